@@ -1,0 +1,202 @@
+package dev.palimpsest.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.tensor.Tensors;
+
+/**
+ * A decoder-only transformer over a map of named parameters (the checkpoint's names, in its order).
+ * Subclasses implement one family's embedding, layer and final norm; this class owns the parameter
+ * map, the linear layers, the site hooks and the attention shared by all families.
+ */
+public abstract class CausalLM {
+    protected final ModelConfig config;
+    private final Map<String, Tensor> params;
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final SiteHooks sites = new SiteHooks();
+
+    protected CausalLM(ModelConfig config, Map<String, Tensor> params) {
+        this.config = config;
+        this.params = Collections.unmodifiableMap(params);
+        // Weights outlive every PointerScope a caller may have open while loading.
+        params.values().forEach(Tensor::retainReference);
+    }
+
+    /** Builds a model from tensors, checking that every parameter is present with the right shape. */
+    public static CausalLM create(ModelConfig config, Map<String, Tensor> tensors, String source) {
+        Map<String, Tensor> ordered = new LinkedHashMap<>();
+        for (ParamSpec spec : specs(config)) {
+            Tensor t = tensors.get(spec.name());
+            if (t == null) throw new UserError(source + ": missing tensor '" + spec.name() + "'");
+            long[] shape = Tensors.shape(t);
+            if (!Arrays.equals(shape, spec.shape()))
+                throw new UserError(source + ": tensor '" + spec.name() + "' has shape " + Arrays.toString(shape)
+                        + ", config.json implies " + Arrays.toString(spec.shape()));
+            ScalarType type = Tensors.dtype(t);
+            if (type != ScalarType.Float && type != ScalarType.Double)
+                throw new UserError(source + ": tensor '" + spec.name() + "' is not a floating-point tensor");
+            ordered.put(spec.name(), t);
+        }
+        return switch (config.family()) {
+            case LLAMA -> new LlamaModel(config, ordered);
+            case GPT2 -> new Gpt2Model(config, ordered);
+        };
+    }
+
+    /** A model with fresh weights: N(0, std) matrices, unit norm weights, zero biases. Seeded. */
+    public static CausalLM random(ModelConfig config, long seed, double std) {
+        torch.manual_seed(seed);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (ParamSpec spec : specs(config)) {
+            Tensor t = switch (spec.init()) {
+                case NORMAL -> Tensors.randn(ScalarType.Float, spec.shape()).mul(Tensors.scalar(std));
+                case ONES -> Tensors.ones(ScalarType.Float, spec.shape());
+                case ZEROS -> Tensors.zeros(ScalarType.Float, spec.shape());
+            };
+            tensors.put(spec.name(), t);
+        }
+        return create(config, tensors, "random weights");
+    }
+
+    public static List<ParamSpec> specs(ModelConfig config) {
+        return switch (config.family()) {
+            case LLAMA -> LlamaModel.paramSpecs(config);
+            case GPT2 -> Gpt2Model.paramSpecs(config);
+        };
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The parameters by checkpoint name; the tensors are the live weights (edit them in place). */
+    public Map<String, Tensor> parameters() {
+        return params;
+    }
+
+    public Tensor parameter(String name) {
+        Tensor t = params.get(name);
+        if (t == null) throw new IllegalArgumentException("no parameter " + name);
+        return t;
+    }
+
+    /** Every linear layer by its checkpoint prefix (e.g. model.layers.0.mlp.down_proj). */
+    public Map<String, Linear> linears() {
+        return Collections.unmodifiableMap(linears);
+    }
+
+    public Linear linear(String name) {
+        Linear l = linears.get(name);
+        if (l == null) throw new IllegalArgumentException("no linear layer " + name + "; have " + linears.keySet());
+        return l;
+    }
+
+    public SiteHooks sites() {
+        return sites;
+    }
+
+    public ScalarType dtype() {
+        return Tensors.dtype(params.values().iterator().next());
+    }
+
+    public int numLayers() {
+        return config.numLayers();
+    }
+
+    /** The name of a layer's MLP down-projection, the matrix locate-and-edit methods rewrite. */
+    public abstract String downProjection(int layer);
+
+    protected Linear registerLinear(String prefix, boolean storedInOut) {
+        Tensor w = parameter(prefix + ".weight");
+        Tensor b = params.get(prefix + ".bias");
+        Linear l = new Linear(prefix, w, b, storedInOut);
+        linears.put(prefix, l);
+        return l;
+    }
+
+    /** Final hidden states [batch, tokens, width] after the last norm. Appends to {@code cache} if given. */
+    public Tensor hidden(ForwardInput in, KvCache cache) {
+        Tensor ids = in.ids();
+        long batch = ids.size(0), tokens = ids.size(1);
+        long past = cache == null ? 0 : cache.length();
+        Tensor fullMask = cache != null ? cache.keyMaskWith(in.keyMask(), batch, tokens) : in.keyMask();
+        Tensor positions = in.positions();
+        if (positions == null) {
+            if (fullMask != null) {
+                // As transformers does for padded batches: a token's position counts the real tokens before it.
+                Tensor p = fullMask.toType(ScalarType.Long).cumsum(1).sub(Tensors.scalar(1)).clamp_min(Tensors.scalar(0));
+                positions = Tensors.slice(p, 1, past, past + tokens);
+            } else {
+                positions = Tensors.arange(tokens).add(Tensors.scalar(past)).view(1, tokens).expand(batch, tokens);
+            }
+        }
+        Tensor mask = AttentionMask.build(past, tokens, batch, fullMask, config.slidingWindow());
+        Tensor h = embed(ids, positions);
+        for (int l = 0; l < config.numLayers(); l++) {
+            h = sites.apply(l, Site.RESID_PRE, h);
+            h = layer(l, h, positions, mask, cache);
+            h = sites.apply(l, Site.RESID_POST, h);
+        }
+        h = finalNorm(h);
+        if (cache != null) cache.advance(tokens, fullMask);
+        return h;
+    }
+
+    /** Vocabulary logits for hidden states of any leading shape. */
+    public abstract Tensor logits(Tensor hidden);
+
+    public Tensor forward(ForwardInput in, KvCache cache) {
+        return logits(hidden(in, cache));
+    }
+
+    /** Logits [batch, tokens, vocab] of an unpadded batch of ids. */
+    public Tensor forward(Tensor ids) {
+        return forward(ForwardInput.of(ids), null);
+    }
+
+    protected abstract Tensor embed(Tensor ids, Tensor positions);
+
+    protected abstract Tensor layer(int layer, Tensor h, Tensor positions, Tensor mask, KvCache cache);
+
+    protected abstract Tensor finalNorm(Tensor h);
+
+    /**
+     * Scaled-dot-product attention of q [B, H, T, d] over k, v [B, Hkv, T, d] (plus what the cache
+     * holds), grouped-query when Hkv &lt; H. Returns [B, T, H·d].
+     */
+    protected Tensor attend(int layer, Tensor q, Tensor k, Tensor v, Tensor mask, KvCache cache, double scale) {
+        boolean causal = mask == null && (cache == null || cache.length() == 0);
+        if (cache != null) {
+            Tensor[] kv = cache.append(layer, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        int groups = config.numHeads() / config.numKvHeads();
+        if (groups > 1) {
+            k = k.repeat_interleave(groups, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
+            v = v.repeat_interleave(groups, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
+        }
+        Tensor out = torch.scaled_dot_product_attention(q, k, v,
+                mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
+                new DoubleOptional(scale), false);
+        long b = q.size(0), t = q.size(2);
+        return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
+    }
+
+    /** Names of all parameters, for messages. */
+    protected List<String> names() {
+        return new ArrayList<>(params.keySet());
+    }
+}

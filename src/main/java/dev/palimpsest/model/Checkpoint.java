@@ -1,0 +1,129 @@
+package dev.palimpsest.model;
+
+import dev.palimpsest.tensor.Tensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.bytedeco.pytorch.Tensor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.palimpsest.UserError;
+
+/**
+ * The weight files of a model directory: {@code model.safetensors}, or shards listed in
+ * {@code model.safetensors.index.json}. Reads the tensors an architecture asks for (up-cast to fp32)
+ * and writes weights back in the same layout (one file, or shards of at most {@link #SHARD_BYTES}).
+ */
+public final class Checkpoint {
+    static final String SINGLE = "model.safetensors";
+    static final String INDEX = "model.safetensors.index.json";
+    static final long SHARD_BYTES = 4L << 30;
+
+    private Checkpoint() {}
+
+    /** Loads the named tensors (and reports the floating dtype they were stored in). */
+    public record Loaded(Map<String, Tensor> tensors, DType storedAs) {}
+
+    public static Loaded load(Path dir, List<String> wanted, Map<String, String> aliases) {
+        Map<String, SafeTensorsFile> byName = index(dir);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        DType stored = null;
+        for (String name : wanted) {
+            String key = byName.containsKey(name) ? name : aliases.getOrDefault(name, name);
+            SafeTensorsFile f = byName.get(key);
+            if (f == null) continue; // CausalLM.create names what is missing
+            SafeTensorsFile.Entry e = f.entries().get(key);
+            if (e.dtype().floating && stored == null) stored = e.dtype();
+            out.put(name, f.load(key, true));
+        }
+        return new Loaded(out, stored == null ? DType.F32 : stored);
+    }
+
+    /** Maps every tensor name in the directory's weight files to the file that holds it. */
+    static Map<String, SafeTensorsFile> index(Path dir) {
+        Path single = dir.resolve(SINGLE), idx = dir.resolve(INDEX);
+        Map<String, SafeTensorsFile> byName = new LinkedHashMap<>();
+        if (Files.isRegularFile(idx)) {
+            JsonNode json = Tokenizer.readJson(new ObjectMapper(), idx);
+            JsonNode map = json.path("weight_map");
+            if (!map.isObject() || map.size() == 0) throw new UserError(idx + ": missing 'weight_map'");
+            Map<String, SafeTensorsFile> files = new LinkedHashMap<>();
+            Iterator<Map.Entry<String, JsonNode>> it = map.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String file = e.getValue().asText();
+                if (file.contains("/") || file.contains("\\"))
+                    throw new UserError(idx + ": shard name '" + file + "' must be a file in the model directory");
+                SafeTensorsFile f = files.computeIfAbsent(file, n -> {
+                    Path p = dir.resolve(n);
+                    if (!Files.isRegularFile(p)) throw new UserError(idx + ": lists shard " + n + ", which is missing");
+                    return SafeTensorsFile.open(p);
+                });
+                if (!f.entries().containsKey(e.getKey()))
+                    throw new UserError(f.path() + ": index says it holds '" + e.getKey() + "', but it does not");
+                byName.put(e.getKey(), f);
+            }
+        } else if (Files.isRegularFile(single)) {
+            SafeTensorsFile f = SafeTensorsFile.open(single);
+            for (String n : f.entries().keySet()) byName.put(n, f);
+        } else {
+            throw new UserError(dir + ": no " + SINGLE + " or " + INDEX + " (only safetensors weights are supported)");
+        }
+        return byName;
+    }
+
+    /** Writes the weights into {@code dir} (which must exist) as one file or as shards with an index. */
+    public static void save(Path dir, Map<String, Tensor> tensors, DType floatType) throws IOException {
+        Map<String, String> meta = Map.of("format", "pt");
+        List<Map<String, Tensor>> shards = new ArrayList<>();
+        Map<String, Tensor> current = new LinkedHashMap<>();
+        long bytes = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            long n = e.getValue().numel() * (DType.of(Tensors.dtype(e.getValue())).floating ? floatType.bytes
+                    : e.getValue().element_size());
+            if (!current.isEmpty() && bytes + n > SHARD_BYTES) {
+                shards.add(current);
+                current = new LinkedHashMap<>();
+                bytes = 0;
+            }
+            current.put(e.getKey(), e.getValue());
+            bytes += n;
+        }
+        shards.add(current);
+        if (shards.size() == 1) {
+            SafeTensorsWriter.write(dir.resolve(SINGLE), shards.get(0), floatType, meta);
+            return;
+        }
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode index = om.createObjectNode();
+        long total = 0;
+        ObjectNode weightMap = om.createObjectNode();
+        for (int i = 0; i < shards.size(); i++) {
+            String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+            SafeTensorsWriter.write(dir.resolve(name), shards.get(i), floatType, meta);
+            for (Map.Entry<String, Tensor> e : shards.get(i).entrySet()) {
+                weightMap.put(e.getKey(), name);
+                total += e.getValue().numel() * floatType.bytes;
+            }
+        }
+        index.putObject("metadata").put("total_size", total);
+        index.set("weight_map", weightMap);
+        Files.writeString(dir.resolve(INDEX), om.writerWithDefaultPrettyPrinter().writeValueAsString(index));
+    }
+
+    /** Names in the directory's weight files, for messages and tests. */
+    public static Set<String> names(Path dir) {
+        return new LinkedHashSet<>(index(dir).keySet());
+    }
+}

@@ -1,0 +1,85 @@
+package dev.palimpsest.model;
+
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import dev.palimpsest.tensor.Tensors;
+
+/**
+ * Rotary position embedding in the rotate-half layout of transformers' Llama: the head dimension is
+ * split in two halves (x1, x2) and rotated as x·cos + (−x2, x1)·sin, with inverse frequencies
+ * θ^(−2i/d), optionally rescaled (linear, llama3). Frequencies are computed in fp32 as transformers
+ * does (in fp64 for an fp64 model).
+ */
+final class Rope {
+    private final double[] invFreq;
+    private final Tensor invFreq32;
+
+    Rope(ModelConfig config) {
+        int dim = config.headDim();
+        invFreq = new double[dim / 2];
+        for (int i = 0; i < invFreq.length; i++) {
+            float exponent = (float) (2 * i) / dim;
+            invFreq[i] = 1.0 / Math.pow(config.ropeTheta(), exponent);
+        }
+        scale(config.ropeScaling());
+        if (config.ropeScaling().type().equals("default")) {
+            // transformers: 1 / base ** (arange(0, d, 2).float() / d), all in fp32
+            Tensor exponent = Tensors.arange(dim / 2).mul(Tensors.scalar(2)).toType(ScalarType.Float)
+                    .div(Tensors.scalar(dim));
+            invFreq32 = torch.pow(Tensors.scalar(config.ropeTheta()), exponent).reciprocal();
+        } else {
+            float[] f = new float[invFreq.length];
+            for (int i = 0; i < f.length; i++) f[i] = (float) invFreq[i];
+            invFreq32 = Tensors.floats(f);
+        }
+        invFreq32.retainReference();
+    }
+
+    private void scale(ModelConfig.RopeScaling s) {
+        switch (s.type()) {
+            case "linear" -> {
+                for (int i = 0; i < invFreq.length; i++) invFreq[i] /= s.factor();
+            }
+            case "llama3" -> {
+                double lowWavelen = s.originalMaxPositions() / s.lowFreqFactor();
+                double highWavelen = s.originalMaxPositions() / s.highFreqFactor();
+                for (int i = 0; i < invFreq.length; i++) {
+                    double wavelen = 2 * Math.PI / invFreq[i];
+                    if (wavelen > lowWavelen) {
+                        invFreq[i] /= s.factor();
+                    } else if (wavelen >= highWavelen) {
+                        double smooth = (s.originalMaxPositions() / wavelen - s.lowFreqFactor())
+                                / (s.highFreqFactor() - s.lowFreqFactor());
+                        invFreq[i] = (1 - smooth) * invFreq[i] / s.factor() + smooth * invFreq[i];
+                    }
+                }
+            }
+            default -> { }
+        }
+    }
+
+    /** cos and sin for the positions [B, T], shaped [B, 1, T, d] in the given dtype. */
+    Tensor[] cosSin(Tensor positions, ScalarType dtype) {
+        Tensor inv;
+        if (dtype == ScalarType.Double) {
+            inv = Tensors.floats(new float[invFreq.length]).toType(ScalarType.Double);
+            org.bytedeco.javacpp.DoublePointer p = inv.data_ptr_double();
+            p.put(invFreq);
+        } else {
+            inv = invFreq32;
+        }
+        ScalarType compute = Tensors.dtype(inv);
+        Tensor freqs = positions.toType(compute).unsqueeze(-1).mul(inv.view(1, 1, -1)); // [B, T, d/2]
+        Tensor emb = Tensors.cat(-1, freqs, freqs);
+        return new Tensor[] {emb.cos().toType(dtype).unsqueeze(1), emb.sin().toType(dtype).unsqueeze(1)};
+    }
+
+    static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
+        long half = x.size(-1) / 2;
+        Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+        Tensor rotated = Tensors.cat(-1, x2.neg(), x1);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+}

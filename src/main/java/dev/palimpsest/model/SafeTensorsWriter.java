@@ -1,0 +1,76 @@
+package dev.palimpsest.model;
+
+import dev.palimpsest.tensor.Tensors;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Writes tensors to a {@code .safetensors} file in the given order. Floating tensors are converted to
+ * {@code floatType}; others keep their type. The header is padded with spaces to 8-byte alignment,
+ * as the reference implementation does. The caller chooses the path; {@link AtomicFiles} makes it atomic.
+ */
+public final class SafeTensorsWriter {
+    private SafeTensorsWriter() {}
+
+    public static void write(Path path, Map<String, Tensor> tensors, DType floatType, Map<String, String> metadata)
+            throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode header = om.createObjectNode();
+        ObjectNode meta = header.putObject("__metadata__");
+        metadata.forEach(meta::put);
+        long offset = 0;
+        Tensor[] converted = new Tensor[tensors.size()];
+        int i = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue().detach();
+            DType dtype = DType.of(Tensors.dtype(t));
+            if (dtype.floating && dtype != floatType) {
+                t = t.toType(floatType.scalarType);
+                dtype = floatType;
+            }
+            t = t.contiguous();
+            converted[i++] = t;
+            ObjectNode entry = header.putObject(e.getKey());
+            entry.put("dtype", dtype.name());
+            ArrayNode shape = entry.putArray("shape");
+            for (int d = 0; d < t.dim(); d++) shape.add(t.size(d));
+            long bytes = t.numel() * dtype.bytes;
+            entry.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] json = om.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) head.put((byte) ' ');
+        head.flip();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (head.hasRemaining()) ch.write(head);
+            for (Tensor t : converted) {
+                long n = t.nbytes();
+                if (n == 0) continue;
+                BytePointer p = new BytePointer(t.data_ptr()).capacity(n);
+                // A ByteBuffer view holds at most 2 GiB: write huge tensors in pieces.
+                for (long pos = 0; pos < n; pos += Integer.MAX_VALUE / 2) {
+                    long len = Math.min(Integer.MAX_VALUE / 2, n - pos);
+                    ByteBuffer buf = new BytePointer(p).position(pos).limit(pos + len).asBuffer();
+                    while (buf.hasRemaining()) ch.write(buf);
+                }
+            }
+            ch.force(true);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.palimpsest.model;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.pytorch.Tensor;
+
+/** The hooks registered on a model, by layer and site. With none registered a forward pass pays nothing. */
+public final class SiteHooks {
+    private final Map<String, List<SiteHook>> hooks = new HashMap<>();
+
+    /** A registration; closing it removes the hook. */
+    public final class Handle implements AutoCloseable {
+        private final String key;
+        private final SiteHook hook;
+
+        private Handle(String key, SiteHook hook) {
+            this.key = key;
+            this.hook = hook;
+        }
+
+        @Override
+        public void close() {
+            List<SiteHook> list = hooks.get(key);
+            if (list != null) {
+                list.remove(hook);
+                if (list.isEmpty()) hooks.remove(key);
+            }
+        }
+    }
+
+    public Handle add(int layer, Site site, SiteHook hook) {
+        String key = site.id(layer);
+        hooks.computeIfAbsent(key, k -> new ArrayList<>()).add(hook);
+        return new Handle(key, hook);
+    }
+
+    public Tensor apply(int layer, Site site, Tensor activation) {
+        if (hooks.isEmpty()) return activation;
+        List<SiteHook> list = hooks.get(site.id(layer));
+        if (list == null) return activation;
+        Tensor a = activation;
+        for (SiteHook h : List.copyOf(list)) a = h.apply(a);
+        return a;
+    }
+
+    public boolean isEmpty() {
+        return hooks.isEmpty();
+    }
+
+    public void clear() {
+        hooks.clear();
+    }
+}

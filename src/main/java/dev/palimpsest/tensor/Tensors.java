@@ -1,0 +1,139 @@
+package dev.palimpsest.tensor;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Small helpers for the verbose corners of the libtorch Java API: scalars, arrays, shapes, lists. */
+public final class Tensors {
+    private Tensors() {}
+
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
+    }
+
+    /** An integer scalar: keeps integer tensors integer (a double scalar would promote them to float). */
+    public static Scalar scalar(long v) {
+        return new Scalar(v);
+    }
+
+    public static TensorOptions options(ScalarType type) {
+        return new TensorOptions(type);
+    }
+
+    public static Tensor floats(float[] data, long... shape) {
+        Tensor t = torch.tensor(data, options(ScalarType.Float));
+        return shape.length == 0 ? t : t.reshape(shape);
+    }
+
+    public static Tensor longs(long[] data, long... shape) {
+        Tensor t = torch.tensor(data, options(ScalarType.Long));
+        return shape.length == 0 ? t : t.reshape(shape);
+    }
+
+    public static Tensor zeros(ScalarType type, long... shape) {
+        return torch.zeros(shape, options(type));
+    }
+
+    public static Tensor ones(ScalarType type, long... shape) {
+        return torch.ones(shape, options(type));
+    }
+
+    public static Tensor randn(ScalarType type, long... shape) {
+        return torch.randn(shape, options(type));
+    }
+
+    /** [0, n) as int64. */
+    public static Tensor arange(long n) {
+        return torch.arange(scalar(n), options(ScalarType.Long));
+    }
+
+    /**
+     * The tensor's element type as one of the {@link ScalarType} constants. (The enum object that
+     * {@code Tensor.scalar_type()} returns is not always identical to the constant, so {@code ==} on it fails.)
+     */
+    public static ScalarType dtype(Tensor t) {
+        int v = t.scalar_type().value;
+        for (ScalarType s : ScalarType.values()) if (s.value == v) return s;
+        throw new IllegalStateException("unknown scalar type " + v);
+    }
+
+    public static boolean isFloating(Tensor t) {
+        ScalarType s = dtype(t);
+        return s == ScalarType.Float || s == ScalarType.Double || s == ScalarType.Half || s == ScalarType.BFloat16;
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
+        return s;
+    }
+
+    public static String shapeString(long[] shape) {
+        return Arrays.toString(shape);
+    }
+
+    /** Copies any CPU tensor into a Java array of floats (row-major). */
+    public static float[] toFloats(Tensor t) {
+        Tensor c = t.detach().toType(ScalarType.Float).contiguous();
+        float[] out = new float[(int) c.numel()];
+        FloatPointer p = c.data_ptr_float();
+        p.get(out);
+        return out;
+    }
+
+    public static double[] toDoubles(Tensor t) {
+        return toDoublesExact(t);
+    }
+
+    /** Copies a tensor into doubles without passing through fp32. */
+    public static double[] toDoublesExact(Tensor t) {
+        Tensor c = t.detach().toType(ScalarType.Double).contiguous();
+        double[] out = new double[(int) c.numel()];
+        c.data_ptr_double().get(out);
+        return out;
+    }
+
+    public static long[] toLongs(Tensor t) {
+        Tensor c = t.detach().toType(ScalarType.Long).contiguous();
+        long[] out = new long[(int) c.numel()];
+        LongPointer p = c.data_ptr_long();
+        p.get(out);
+        return out;
+    }
+
+    public static double item(Tensor t) {
+        return t.toType(ScalarType.Double).item_double();
+    }
+
+    public static TensorVector vector(List<Tensor> tensors) {
+        TensorVector v = new TensorVector();
+        for (Tensor t : tensors) v.push_back(t);
+        return v;
+    }
+
+    public static TensorVector vector(Tensor... tensors) {
+        return vector(Arrays.asList(tensors));
+    }
+
+    public static Tensor cat(long dim, Tensor... tensors) {
+        return torch.cat(vector(tensors), dim);
+    }
+
+    public static Tensor cat(long dim, List<Tensor> tensors) {
+        return torch.cat(vector(tensors), dim);
+    }
+
+    /** The elements [start, end) of dimension dim, as a view. */
+    public static Tensor slice(Tensor t, long dim, long start, long end) {
+        return t.narrow(dim, start, end - start);
+    }
+}
