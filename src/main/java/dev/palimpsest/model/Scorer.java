@@ -41,53 +41,58 @@ public final class Scorer {
     public static List<Scored> scoreIds(CausalLM net, List<long[]> prompts, List<long[]> targets, int batchSize,
             long pad) {
         if (prompts.size() != targets.size()) throw new IllegalArgumentException("prompts and targets differ in number");
-        for (int i = 0; i < prompts.size(); i++) {
-            if (prompts.get(i).length == 0)
-                throw new UserError("prompt " + (i + 1) + " is empty and the tokenizer adds no BOS token, so nothing predicts the target's first token");
-            if (targets.get(i).length == 0) throw new UserError("target " + (i + 1) + " is empty");
-        }
         Integer[] order = new Integer[prompts.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> -(prompts.get(i).length + targets.get(i).length)));
         Scored[] out = new Scored[order.length];
         for (int start = 0; start < order.length; start += batchSize) {
-            int end = Math.min(order.length, start + batchSize);
-            List<long[]> seqs = new ArrayList<>();
-            List<Integer> rows = new ArrayList<>();
-            for (int j = start; j < end; j++) {
-                int i = order[j];
-                long[] p = prompts.get(i), t = targets.get(i);
-                long[] s = Arrays.copyOf(p, p.length + t.length - 1);
-                System.arraycopy(t, 0, s, p.length, t.length - 1);
-                seqs.add(s);
-                rows.add(i);
+            List<Integer> rows = Arrays.asList(order).subList(start, Math.min(order.length, start + batchSize));
+            List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
+            for (int i : rows) {
+                p.add(prompts.get(i));
+                t.add(targets.get(i));
             }
             try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-                PaddedBatch batch = PaddedBatch.right(seqs, pad);
-                Tensor h = net.hidden(ForwardInput.of(batch.ids()), null);
-                int n = 0;
-                for (int i : rows) n += targets.get(i).length;
-                long[] bIdx = new long[n], pos = new long[n], tgt = new long[n];
+                float[] lp = Tensors.toFloats(targetLogprobs(net, p, t, pad));
                 int k = 0;
                 for (int r = 0; r < rows.size(); r++) {
-                    long[] p = prompts.get(rows.get(r)), t = targets.get(rows.get(r));
-                    for (int j = 0; j < t.length; j++) {
-                        bIdx[k] = r;
-                        pos[k] = p.length - 1 + j;
-                        tgt[k++] = t[j];
-                    }
-                }
-                Tensor rowsH = TokenPositions.gather(h, bIdx, pos);
-                Tensor logp = net.logits(rowsH).log_softmax(-1);
-                float[] lp = Tensors.toFloats(logp.gather(1, Tensors.longs(tgt, n, 1)));
-                k = 0;
-                for (int r = 0; r < rows.size(); r++) {
-                    long[] t = targets.get(rows.get(r));
-                    out[rows.get(r)] = new Scored(t.clone(), Arrays.copyOfRange(lp, k, k + t.length));
-                    k += t.length;
+                    out[rows.get(r)] = new Scored(t.get(r).clone(), Arrays.copyOfRange(lp, k, k + t.get(r).length));
+                    k += t.get(r).length;
                 }
             }
         }
         return Arrays.asList(out);
+    }
+
+    /**
+     * The log-probability of every target token given its prompt and the target tokens before it, for
+     * one batch, concatenated in order ([sum of target lengths]). Differentiable: training losses use it.
+     */
+    public static Tensor targetLogprobs(CausalLM net, List<long[]> prompts, List<long[]> targets, long pad) {
+        List<long[]> seqs = new ArrayList<>();
+        int n = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            long[] p = prompts.get(i), t = targets.get(i);
+            if (p.length == 0)
+                throw new UserError("prompt " + (i + 1) + " is empty and the tokenizer adds no BOS token, so nothing predicts the target's first token");
+            if (t.length == 0) throw new UserError("target " + (i + 1) + " is empty");
+            long[] s = Arrays.copyOf(p, p.length + t.length - 1);
+            System.arraycopy(t, 0, s, p.length, t.length - 1);
+            seqs.add(s);
+            n += t.length;
+        }
+        long[] rows = new long[n], pos = new long[n], tgt = new long[n];
+        int k = 0;
+        for (int r = 0; r < prompts.size(); r++) {
+            long[] p = prompts.get(r), t = targets.get(r);
+            for (int j = 0; j < t.length; j++) {
+                rows[k] = r;
+                pos[k] = p.length - 1 + j;
+                tgt[k++] = t[j];
+            }
+        }
+        Tensor h = net.hidden(ForwardInput.of(PaddedBatch.right(seqs, pad).ids()), null);
+        Tensor logp = net.logits(TokenPositions.gather(h, rows, pos)).log_softmax(-1);
+        return logp.gather(1, Tensors.longs(tgt, n, 1)).view(n);
     }
 }

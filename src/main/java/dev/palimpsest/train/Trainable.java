@@ -1,0 +1,43 @@
+package dev.palimpsest.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+import org.bytedeco.pytorch.Tensor;
+
+import dev.palimpsest.model.CausalLM;
+
+/** Chooses which of a model's weights a training run may change. */
+public final class Trainable {
+    private Trainable() {}
+
+    /**
+     * Marks the parameters whose checkpoint names pass {@code names} as trainable and freezes the rest;
+     * returns the trainable tensors. Fails when nothing matches, which is always a mistake.
+     */
+    public static List<Tensor> select(CausalLM net, Predicate<String> names) {
+        List<Tensor> out = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : net.parameters().entrySet()) {
+            boolean on = names.test(e.getKey());
+            e.getValue().set_requires_grad(on);
+            if (on) out.add(e.getValue());
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("no parameter matches the trainable selection");
+        return out;
+    }
+
+    /** Freezes every base weight (adapters keep their own setting). */
+    public static void freezeAll(CausalLM net) {
+        for (Tensor t : net.parameters().values()) t.set_requires_grad(false);
+    }
+
+    /** Drops accumulated gradients. */
+    public static void zeroGrad(List<Tensor> params) {
+        for (Tensor p : params) {
+            Tensor g = p.grad();
+            if (g.defined()) g.zero_();
+        }
+    }
+}
