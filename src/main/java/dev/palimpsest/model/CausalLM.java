@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -144,14 +145,36 @@ public abstract class CausalLM {
         }
         Tensor mask = AttentionMask.build(past, tokens, batch, fullMask, config.slidingWindow());
         Tensor h = embed(ids, positions);
-        for (int l = 0; l < config.numLayers(); l++) {
-            h = sites.apply(l, Site.RESID_PRE, h);
-            h = layer(l, h, positions, mask, cache);
-            h = sites.apply(l, Site.RESID_POST, h);
+        PointerScope caller = PointerScope.getInnerScope();
+        sites.setOwner(caller);
+        try {
+            for (int l = 0; l < config.numLayers(); l++) h = runLayer(l, h, positions, mask, cache, caller);
+        } finally {
+            sites.setOwner(null);
         }
         h = finalNorm(h);
         if (cache != null) cache.advance(tokens, fullMask);
         return h;
+    }
+
+    /**
+     * One layer in a scope of its own, so its intermediates are freed as soon as it is done (autograd
+     * keeps what backward needs) and the next layer reuses their memory instead of faulting in new pages.
+     * Without a caller scope everything is left to the garbage collector, as JavaCPP does by default.
+     */
+    private Tensor runLayer(int l, Tensor h, Tensor positions, Tensor mask, KvCache cache, PointerScope caller) {
+        if (caller == null) return layerWithSites(l, h, positions, mask, cache);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor out = layerWithSites(l, h, positions, mask, cache);
+            caller.attach(out);
+            return out;
+        }
+    }
+
+    private Tensor layerWithSites(int l, Tensor h, Tensor positions, Tensor mask, KvCache cache) {
+        h = sites.apply(l, Site.RESID_PRE, h);
+        h = layer(l, h, positions, mask, cache);
+        return sites.apply(l, Site.RESID_POST, h);
     }
 
     /** Vocabulary logits for hidden states of any leading shape. */

@@ -1,26 +1,17 @@
 package dev.palimpsest.model;
 
 import dev.palimpsest.tensor.Tensors;
-import java.util.List;
-
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * Reads or replaces the activation at one {@link Site}. A hook returns the activation the forward pass
  * continues with: the input itself to only read it, or a new tensor to replace it. Replacements built
- * from tensors that require gradients take part in autograd.
+ * from tensors that require gradients take part in autograd. To keep copies of activations, use
+ * {@link SiteHooks#record}: tensors a hook creates are freed when its layer finishes.
  */
 @FunctionalInterface
 public interface SiteHook {
     Tensor apply(Tensor activation);
-
-    /** Records a detached copy of every activation that passes (owned by the caller's PointerScope). */
-    static SiteHook recorder(List<Tensor> sink) {
-        return a -> {
-            sink.add(a.detach().clone());
-            return a;
-        };
-    }
 
     /**
      * Replaces the activation at (rows[i], positions[i]) by values[i] ([n, width]); other positions keep theirs.

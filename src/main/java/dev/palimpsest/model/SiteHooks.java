@@ -5,11 +5,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /** The hooks registered on a model, by layer and site. With none registered a forward pass pays nothing. */
 public final class SiteHooks {
     private final Map<String, List<SiteHook>> hooks = new HashMap<>();
+    private PointerScope owner;
 
     /** A registration; closing it removes the hook. */
     public final class Handle implements AutoCloseable {
@@ -35,6 +37,24 @@ public final class SiteHooks {
         String key = site.id(layer);
         hooks.computeIfAbsent(key, k -> new ArrayList<>()).add(hook);
         return new Handle(key, hook);
+    }
+
+    /**
+     * Records a detached copy of the activation at this site on every forward pass. The copies belong
+     * to the PointerScope that encloses the forward call (each layer runs in a scope of its own).
+     */
+    public Handle record(int layer, Site site, List<Tensor> sink) {
+        return add(layer, site, a -> {
+            Tensor copy = a.detach().clone();
+            if (owner != null) owner.attach(copy);
+            sink.add(copy);
+            return a;
+        });
+    }
+
+    /** The caller's scope during a forward pass (set by the model). */
+    void setOwner(PointerScope scope) {
+        owner = scope;
     }
 
     public Tensor apply(int layer, Site site, Tensor activation) {

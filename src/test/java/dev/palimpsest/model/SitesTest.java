@@ -29,11 +29,11 @@ class SitesTest {
         try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             List<Tensor> keys = new ArrayList<>(), values = new ArrayList<>(), pre = new ArrayList<>(),
                     post = new ArrayList<>(), attn = new ArrayList<>();
-            var hk = net.sites().add(1, Site.MLP_KEY, SiteHook.recorder(keys));
-            var hv = net.sites().add(1, Site.MLP_OUT, SiteHook.recorder(values));
-            var hp = net.sites().add(1, Site.RESID_PRE, SiteHook.recorder(pre));
-            var hq = net.sites().add(1, Site.RESID_POST, SiteHook.recorder(post));
-            var ha = net.sites().add(1, Site.ATTN_OUT, SiteHook.recorder(attn));
+            var hk = net.sites().record(1, Site.MLP_KEY, keys);
+            var hv = net.sites().record(1, Site.MLP_OUT, values);
+            var hp = net.sites().record(1, Site.RESID_PRE, pre);
+            var hq = net.sites().record(1, Site.RESID_POST, post);
+            var ha = net.sites().record(1, Site.ATTN_OUT, attn);
             net.forward(Tensors.longs(ids, 1, ids.length));
             for (var h : List.of(hk, hv, hp, hq, ha)) h.close();
             assertTrue(net.sites().isEmpty());
