@@ -34,16 +34,10 @@ public final class ForwardBench {
 
     public record Load(int batch, int seq, int genBatch, int genPrompt, int genTokens, int repeats) {}
 
+    /** Medians over the repeats; each ratio is the median of per-pass ratios to the GEMM sample taken just before. */
     public record Result(long params, double gemmGflops, double scoreSeconds, double scoreTokensPerSecond,
-            double scoreGflops, double genSeconds, double genTokensPerSecond, double genGflops) {
-        public double scoreRatio() {
-            return scoreGflops / gemmGflops;
-        }
-
-        public double genRatio() {
-            return genGflops / gemmGflops;
-        }
-    }
+            double scoreGflops, double scoreRatio, double genSeconds, double genTokensPerSecond, double genGflops,
+            double genRatio) {}
 
     public static ModelConfig config(Shape s) {
         ObjectNode c = new ObjectMapper().createObjectNode();
@@ -67,19 +61,21 @@ public final class ForwardBench {
         return ModelConfig.parse(c, java.nio.file.Path.of("bench"));
     }
 
-    /** Best fp32 GEMM rate over square sizes 1024 and 2048, in GFLOPS. */
-    public static double gemmGflops(int repeats) {
+    /**
+     * One sample of the fp32 GEMM rate: the best of three 2048×2048 products, in GFLOPS. The benchmark
+     * takes one sample before every timed forward pass, so both see the same machine (clock boost and
+     * neighbours vary from second to second here) and their ratio is stable.
+     */
+    public static double gemmSample() {
+        int n = 2048;
         double best = 0;
-        for (int n : new int[] {1024, 2048}) {
-            try (PointerScope s = new PointerScope()) {
-                Tensor a = Tensors.randn(ScalarType.Float, n, n), b = Tensors.randn(ScalarType.Float, n, n);
+        try (PointerScope s = new PointerScope()) {
+            Tensor a = Tensors.randn(ScalarType.Float, n, n), b = Tensors.randn(ScalarType.Float, n, n);
+            a.matmul(b);
+            for (int r = 0; r < 3; r++) {
+                long t0 = System.nanoTime();
                 a.matmul(b);
-                for (int r = 0; r < Math.max(3, repeats); r++) {
-                    long t0 = System.nanoTime();
-                    a.matmul(b);
-                    double sec = (System.nanoTime() - t0) / 1e9;
-                    best = Math.max(best, 2.0 * n * n * n / sec / 1e9);
-                }
+                best = Math.max(best, 2.0 * n * n * n / ((System.nanoTime() - t0) / 1e9) / 1e9);
             }
         }
         return best;
@@ -116,29 +112,35 @@ public final class ForwardBench {
         log.printf("threads: %d, OMP_WAIT_POLICY=%s%n", torch.get_num_threads(), wait);
         if (!"PASSIVE".equalsIgnoreCase(wait))
             log.println("warning: without OMP_WAIT_POLICY=PASSIVE, OpenMP threads spin and slow OpenBLAS down (the launcher sets it)");
-        double gemm = gemmGflops(load.repeats());
-        log.printf("fp32 GEMM (libtorch mm, square 1024/2048, best): %.1f GFLOPS%n", gemm);
-
         Random rnd = new Random(7);
         long[] ids = new long[load.batch() * load.seq()];
         for (int i = 0; i < ids.length; i++) ids[i] = rnd.nextInt(shape.vocab());
-        double[] times = new double[load.repeats()];
+        long mp = matmulParams(c);
+        double scoreFlops = forwardFlops(c, mp, (double) load.batch() * load.seq(), (load.seq() + 1) / 2.0);
+        double[] times = new double[load.repeats()], gemms = new double[load.repeats()], ratios = new double[load.repeats()];
         try (NoGradGuard g = new NoGradGuard()) {
             for (int r = -1; r < load.repeats(); r++) {
+                double gemmNow = gemmSample();
                 try (PointerScope s = new PointerScope()) {
                     long t0 = System.nanoTime();
                     net.forward(Tensors.longs(ids, load.batch(), load.seq()));
-                    if (r >= 0) times[r] = (System.nanoTime() - t0) / 1e9;
+                    if (r >= 0) {
+                        times[r] = (System.nanoTime() - t0) / 1e9;
+                        gemms[r] = gemmNow;
+                        ratios[r] = scoreFlops / times[r] / 1e9 / gemmNow;
+                    }
                 }
             }
         }
+        double gemm = median(gemms);
+        log.printf("fp32 GEMM (libtorch, 2048x2048, sampled before each pass): median %.1f GFLOPS (range %.0f-%.0f)%n",
+                gemm, Arrays.stream(gemms).min().orElse(0), Arrays.stream(gemms).max().orElse(0));
         double score = median(times);
-        long mp = matmulParams(c);
-        double scoreFlops = forwardFlops(c, mp, (double) load.batch() * load.seq(), (load.seq() + 1) / 2.0);
         double scoreGflops = scoreFlops / score / 1e9;
+        double scoreRatio = median(ratios);
         log.printf("scoring forward: %d x %d tokens in %.3f s (median of %d): %.0f tokens/s, %.1f GFLOPS = %.0f%% of GEMM%n",
                 load.batch(), load.seq(), score, load.repeats(), load.batch() * load.seq() / score, scoreGflops,
-                100 * scoreGflops / gemm);
+                100 * scoreRatio);
 
         List<long[]> prompts = new ArrayList<>();
         for (int b = 0; b < load.genBatch(); b++) {
@@ -146,21 +148,27 @@ public final class ForwardBench {
             for (int i = 0; i < p.length; i++) p[i] = rnd.nextInt(shape.vocab());
             prompts.add(p);
         }
-        double[] gTimes = new double[Math.max(1, load.repeats() / 2)];
-        for (int r = -1; r < gTimes.length; r++) {
-            long t0 = System.nanoTime();
-            Generator.greedyIds(net, prompts, r < 0 ? 2 : load.genTokens(), Set.of(), 0, true);
-            if (r >= 0) gTimes[r] = (System.nanoTime() - t0) / 1e9;
-        }
-        double gen = median(gTimes);
         double newTokens = (double) load.genBatch() * load.genTokens();
         double genFlops = forwardFlops(c, mp, (double) load.genBatch() * load.genPrompt(), (load.genPrompt() + 1) / 2.0)
                 + forwardFlops(c, mp, newTokens, load.genPrompt() + load.genTokens() / 2.0);
+        int genRepeats = Math.max(1, load.repeats() / 2);
+        double[] gTimes = new double[genRepeats], gRatios = new double[genRepeats];
+        for (int r = -1; r < genRepeats; r++) {
+            double gemmNow = gemmSample();
+            long t0 = System.nanoTime();
+            Generator.greedyIds(net, prompts, r < 0 ? 2 : load.genTokens(), Set.of(), 0, true);
+            if (r >= 0) {
+                gTimes[r] = (System.nanoTime() - t0) / 1e9;
+                gRatios[r] = genFlops / gTimes[r] / 1e9 / gemmNow;
+            }
+        }
+        double gen = median(gTimes);
         double genGflops = genFlops / gen / 1e9;
+        double genRatio = median(gRatios);
         log.printf("greedy generation: %d prompts x %d tokens + %d new in %.3f s: %.1f new tokens/s, %.1f GFLOPS = %.0f%% of GEMM%n",
-                load.genBatch(), load.genPrompt(), load.genTokens(), gen, newTokens / gen, genGflops, 100 * genGflops / gemm);
-        return new Result(params, gemm, score, load.batch() * load.seq() / score, scoreGflops, gen, newTokens / gen,
-                genGflops);
+                load.genBatch(), load.genPrompt(), load.genTokens(), gen, newTokens / gen, genGflops, 100 * genRatio);
+        return new Result(params, gemm, score, load.batch() * load.seq() / score, scoreGflops, scoreRatio, gen,
+                newTokens / gen, genGflops, genRatio);
     }
 
     static double median(double[] v) {

@@ -13,22 +13,22 @@ import dev.palimpsest.tensor.Tensors;
  * Llama family; LayerNorm, learned positions, Conv1D and gelu_new for GPT-2. Tests compare the runtime
  * against it.
  */
-final class ReferenceTransformer {
+public final class ReferenceTransformer {
     private final ModelConfig c;
     private final Map<String, double[]> w = new HashMap<>();
 
-    ReferenceTransformer(ModelConfig config, Map<String, Tensor> params) {
+    public ReferenceTransformer(ModelConfig config, Map<String, Tensor> params) {
         this.c = config;
         params.forEach((k, v) -> w.put(k, Tensors.toDoubles(v)));
     }
 
     /** Logits [tokens][vocab] for one unpadded sequence whose first token has position {@code start}. */
-    double[][] logits(long[] ids) {
+    public double[][] logits(long[] ids) {
         return c.family() == Family.LLAMA ? llama(ids) : gpt2(ids);
     }
 
     /** log-softmax of a logit row. */
-    static double[] logSoftmax(double[] z) {
+    public static double[] logSoftmax(double[] z) {
         double max = Double.NEGATIVE_INFINITY;
         for (double v : z) max = Math.max(max, v);
         double s = 0;

@@ -21,7 +21,7 @@ import dev.palimpsest.tensor.Tensors;
 public final class TinyModels {
     private TinyModels() {}
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     /** The test vocabulary: three special tokens, then words; WordLevel splits on whitespace. */
     public static final List<String> VOCAB = List.of("<unk>", "<s>", "</s>", "the", "capital", "of", "france", "is",
