@@ -25,14 +25,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOption model;
 
-    @Option(names = "--prompt", required = true, description = "The prompt text.")
-    String prompt;
+    @Mixin
+    PromptOptions prompt;
 
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Token budget (default ${DEFAULT-VALUE}).")
     int maxNewTokens;
-
-    @Option(names = "--chat", description = "Wrap the prompt as a question in the model's chat template.")
-    boolean chat;
 
     @Option(names = "--json", description = "Print one JSON object {\"text\": ..., \"tokens\": [...]}.")
     boolean json;
@@ -42,7 +39,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxNewTokens < 1) throw new UserError("--max-new-tokens must be at least 1, got " + maxNewTokens);
         var out = spec.commandLine().getOut();
         try (LanguageModel m = model.load()) {
-            String p = chat ? m.formatQuestion(prompt) : prompt;
+            String p = prompt.text(m);
             Generator.Generation g = Generator.greedy(m, List.of(p), maxNewTokens, 1).get(0);
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();

@@ -25,14 +25,11 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     ModelOption model;
 
-    @Option(names = "--prompt", required = true, description = "The prompt text, used as is.")
-    String prompt;
+    @Mixin
+    PromptOptions prompt;
 
     @Option(names = "--target", required = true, description = "The continuation to score (mind a leading space for BPE vocabularies).")
     String target;
-
-    @Option(names = "--chat", description = "Wrap the prompt as a question in the model's chat template.")
-    boolean chat;
 
     @Option(names = "--json", description = "Print one JSON object {\"target_tokens\": [...], \"logprobs\": [...]}.")
     boolean json;
@@ -41,7 +38,7 @@ final class ScoreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
         try (LanguageModel m = model.load()) {
-            String p = chat ? m.formatQuestion(prompt) : prompt;
+            String p = prompt.text(m);
             Scorer.Scored s = Scorer.score(m, List.of(p), List.of(target), 1).get(0);
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();
