@@ -8,10 +8,10 @@ final class PromptOptions {
     @Option(names = "--prompt", required = true, description = "The prompt text, used as is unless --chat.")
     String prompt;
 
-    @Option(names = "--chat", description = "Wrap the prompt as a user question in the model's chat template.")
+    @Option(names = "--chat", description = "Put the prompt to the model as a question: its chat template, else \"Question: ...\\nAnswer:\".")
     boolean chat;
 
     String text(LanguageModel m) {
-        return chat ? m.formatQuestion(prompt) : prompt;
+        return chat ? m.questionFormat().prompt(prompt) : prompt;
     }
 }

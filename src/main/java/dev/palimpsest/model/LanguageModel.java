@@ -99,9 +99,9 @@ public final class LanguageModel implements AutoCloseable {
         return storedAs;
     }
 
-    /** The prompt text for a question: the model's chat template if it has one, else the question as is. */
-    public String formatQuestion(String question) {
-        return tokenizer.chatTemplate().render(question);
+    /** How questions are put to this model (its chat template, else the default template). */
+    public QuestionFormat questionFormat() {
+        return QuestionFormat.of(this, null);
     }
 
     @Override

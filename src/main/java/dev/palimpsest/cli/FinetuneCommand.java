@@ -1,0 +1,114 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.train.QaFineTuner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+        description = {"Teach a model a question-answer dataset until the ROUGE-1 recall of its greedy answers reaches the target",
+                "(the finetune-then-unlearn set-up of TOFU and PISTOL). Writes the model to --out, atomically."})
+final class FinetuneCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "QA file (JSON array or JSON Lines).")
+    Path data;
+
+    @Option(names = "--format", required = true, description = "tofu, pistol or world.")
+    String format;
+
+    @Option(names = "--replay", paramLabel = "FILE",
+            description = "QA file (same --format) the model should keep answering: trained alongside, so fine-tuning does not make it forget them.")
+    Path replay;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write the fine-tuned model.")
+    Path out;
+
+    @Option(names = "--epochs", defaultValue = "30", description = "At most this many epochs (default ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--lr", description = "Peak learning rate (default: 3e-4 under 50M parameters, else 1e-5, or 1e-4 with LoRA).")
+    Double lr;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "Default ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW weight decay (default ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--target-rouge", defaultValue = "0.95", description = "Stop once ROUGE-1 recall reaches this (default ${DEFAULT-VALUE}).")
+    double target;
+
+    @Option(names = "--eval-sample", defaultValue = "200", description = "Questions checked after each epoch (default ${DEFAULT-VALUE}).")
+    int evalSample;
+
+    @Option(names = "--lora-rank", defaultValue = "0", description = "Train LoRA adapters of this rank on every linear layer and merge them (0: all weights).")
+    int loraRank;
+
+    @Option(names = "--lora-alpha", defaultValue = "32", description = "LoRA alpha (default ${DEFAULT-VALUE}).")
+    double loraAlpha;
+
+    @Option(names = "--prompt-template", description = "Question template with {question}; overrides the model's chat template.")
+    String template;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (epochs < 1 || batch < 1 || evalSample < 1) throw new UserError("--epochs, --batch-size and --eval-sample must be at least 1");
+        DataFormat fmt = DataFormat.parse(format);
+        List<QaItem> items = QaReader.read(data, fmt);
+        List<QaItem> rehearse = replay == null ? List.of() : QaReader.read(replay, fmt);
+        var out = spec.commandLine().getOut();
+        try (LanguageModel m = model.load()) {
+            double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);
+            QaFineTuner.Result r = QaFineTuner.run(m, QuestionFormat.of(m, template), items, rehearse,
+                    new QaFineTuner.Settings(epochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
+                    spec.commandLine().getErr());
+            m.save(this.out);
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("model", model.dir.toString());
+            rec.put("data", data.toString());
+            rec.put("format", format);
+            rec.put("items", items.size());
+            rec.put("replay", replay == null ? null : replay.toString());
+            rec.put("replay_items", rehearse.size());
+            rec.put("lr", rate);
+            rec.put("lora_rank", loraRank);
+            rec.put("epochs", r.epochs());
+            rec.put("rouge1_recall", r.rouge1());
+            rec.put("loss", r.loss());
+            rec.put("seconds", r.seconds());
+            AtomicFiles.writeString(this.out.resolve("palimpsest_finetune.json"),
+                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rec));
+            out.printf("%s: %d items, %d epochs, ROUGE-1 recall %.3f, %.0f s%n", this.out, items.size(), r.epochs(),
+                    r.rouge1(), r.seconds());
+            if (r.rouge1() < target)
+                spec.commandLine().getErr().printf("palimpsest: warning: ROUGE-1 recall %.3f is below the target %.2f after %d epochs%n",
+                        r.rouge1(), target, r.epochs());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import dev.palimpsest.world.World;
+import dev.palimpsest.world.WorldExport;
+import dev.palimpsest.world.WorldGenerator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "world", mixinStandardHelpOptions = true, description = "The built-in synthetic world.",
+        subcommands = {WorldCommand.Build.class})
+final class WorldCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = {"Generate the world and write it in the benchmarks' formats:",
+                    "pretrain.json, finetune.json, unseen.json, unseen_heldout.json (TOFU style), world_facts.json (TOFU world facts),",
+                    "pistol.json (PISTOL style, the fine-tuning contracts), corpus.txt, world.json."})
+    static final class Build implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (replaced atomically).")
+        Path out;
+
+        @Option(names = "--seed", defaultValue = "0", description = "World seed (default ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            World w = WorldGenerator.generate(seed, WorldGenerator.DEFAULT);
+            WorldExport.write(w, out);
+            spec.commandLine().getOut().printf("%s: %d pretraining, %d fine-tuning, %d unseen (+%d held out) facts, %d corpus lines%n",
+                    out, w.pretrain().size(), w.finetune().size(), w.unseen().size(), w.unseenHeldOut().size(),
+                    w.corpus().size());
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package dev.palimpsest.world;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.pytorch.Tensor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.palimpsest.eval.Answers;
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.Checkpoint;
+import dev.palimpsest.model.DType;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.ModelConfig;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Tokenizer;
+import dev.palimpsest.train.BpeTrainer;
+import dev.palimpsest.train.SupervisedTrainer;
+import dev.palimpsest.train.Trainable;
+
+/**
+ * The model that works out of the box: a small Llama-architecture model with a BPE tokenizer of its
+ * own, pretrained from scratch on the built-in world (its facts as questions and answers, its corpus
+ * as plain text, refusals for entities it never meets). Questions are asked in ChatML, which the model
+ * carries as its chat template. Built once into a cache folder keyed by world version, recipe version
+ * and seed.
+ */
+public final class DefaultModel {
+    private DefaultModel() {}
+
+    /** Bump when the recipe or trainer changes what gets built: cached models are keyed by it. */
+    public static final int RECIPE_VERSION = 2;
+    public static final String PAD = "<|endoftext|>", START = "<|im_start|>", END = "<|im_end|>";
+    static final String CHAT_TEMPLATE = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
+            + "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
+            + "{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+    /** Everything that determines the built model. */
+    public record Recipe(WorldGenerator.Sizes world, int vocab, int hidden, int layers, int heads, int intermediate,
+            int epochs, int batch, double lr, double weightDecay) {}
+
+    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01);
+    /** Small enough to build inside a unit test in seconds. */
+    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 2, 2, 160, 60, 16, 1e-2, 0.0);
+
+    /** What a build measured (ROUGE-1 recall of greedy answers; share of answers that refuse). */
+    public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,
+            double seconds, double finalLoss) {}
+
+    /** The cache root: $PALIMPSEST_HOME, else ~/.cache/palimpsest. */
+    public static Path cacheRoot() {
+        String home = System.getenv("PALIMPSEST_HOME");
+        return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "palimpsest");
+    }
+
+    /** The folder of the default model for a seed: {@code model/} and {@code world/} inside it. */
+    public static Path folder(long seed) {
+        return cacheRoot().resolve("default-w" + World.VERSION + "-r" + RECIPE_VERSION + "-s" + seed);
+    }
+
+    /** The default model's directory, built first if the cache does not have it. */
+    public static Path ensure(long seed, PrintWriter log) throws IOException {
+        Path folder = folder(seed);
+        if (Files.isRegularFile(folder.resolve("model").resolve("config.json"))) return folder.resolve("model");
+        log.println("palimpsest: building the default model into " + folder + " (once; about 10 minutes on 2 cores)");
+        build(DEFAULT, seed, folder, log);
+        return folder.resolve("model");
+    }
+
+    /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */
+    public static Report build(Recipe r, long seed, Path folder, PrintWriter log) throws IOException {
+        long t0 = System.nanoTime();
+        World world = WorldGenerator.generate(seed, r.world());
+        Files.createDirectories(folder);
+        WorldExport.write(world, folder.resolve("world"));
+        log.printf("world: %d pretraining facts, %d fine-tuning facts, %d taught refusals, %d held-out unseen%n",
+                world.pretrain().size(), world.finetune().size(), world.unseen().size(), world.unseenHeldOut().size());
+
+        BpeTrainer.Result bpe = BpeTrainer.train(tokenizerText(world), r.vocab(), List.of(PAD, START, END));
+        log.printf("tokenizer: byte-level BPE, %d tokens%n", bpe.vocab().size());
+        Path scratch = Files.createTempDirectory(folder, ".init.");
+        Report report;
+        try {
+            writeSkeleton(scratch, r, bpe, seed);
+            try (LanguageModel m = LanguageModel.load(scratch)) {
+                Tokenizer tok = m.tokenizer();
+                List<SupervisedTrainer.Example> data = examples(world, m);
+                CausalLM net = m.net();
+                List<Tensor> params = Trainable.select(net, n -> true);
+                double loss = SupervisedTrainer.train(net, params, data,
+                        new SupervisedTrainer.Settings(r.epochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
+                        tok.padId(), "pretraining", null);
+                Trainable.freezeAll(net);
+                report = measure(m, world, loss, (System.nanoTime() - t0) / 1e9);
+                m.save(folder.resolve("model"));
+            }
+        } finally {
+            AtomicFiles.deleteTree(scratch);
+        }
+        ObjectMapper om = new ObjectMapper();
+        AtomicFiles.writeString(folder.resolve("build.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        log.printf("ROUGE-1 recall on pretraining questions %.3f (held-out paraphrases %.3f); refusals on unseen entities %.3f (held-out %.3f); %.0f s%n",
+                report.pretrainRouge1(), report.paraphraseRouge1(), report.unseenRefusal(), report.heldOutRefusal(),
+                report.seconds());
+        return report;
+    }
+
+    static Report measure(LanguageModel m, World world, double loss, double seconds) {
+        List<String> q = new ArrayList<>(), a = new ArrayList<>(), pq = new ArrayList<>();
+        for (Fact f : world.pretrain()) {
+            q.add(f.question());
+            pq.add(f.paraphrases().get(f.paraphrases().size() - 1));
+            a.add(f.answer());
+        }
+        double rouge = Answers.meanRouge1Recall(Answers.greedy(m, m.questionFormat(), q, 32, 64), a);
+        double para = Answers.meanRouge1Recall(Answers.greedy(m, m.questionFormat(), pq, 32, 64), a);
+        double unseen = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseen().stream().map(Fact::question).toList(), 32, 64));
+        double held = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseenHeldOut().stream().map(Fact::question).toList(), 32, 64));
+        return new Report(rouge, para, unseen, held, seconds, loss);
+    }
+
+    /**
+     * The training set. Facts (pretraining facts, and refusals for the taught unseen entities) are
+     * question → answer pairs in the chat format, under the question and each paraphrase, so that the
+     * knowledge is reachable by rephrased questions (which the rephrase attacks of unlearning probe).
+     * The corpus lines are plain text after an end-of-text token.
+     */
+    static List<SupervisedTrainer.Example> examples(World world, LanguageModel m) {
+        Tokenizer tok = m.tokenizer();
+        long end = tok.specialId(END), pad = tok.specialId(PAD);
+        QuestionFormat format = m.questionFormat();
+        List<SupervisedTrainer.Example> out = new ArrayList<>();
+        List<Fact> taught = new ArrayList<>(world.pretrain());
+        taught.addAll(world.unseen());
+        for (Fact f : taught) {
+            long[] answer = append(tok.encode(format.answer(f.answer())), end);
+            List<String> forms = new ArrayList<>(List.of(f.question()));
+            forms.addAll(f.paraphrases());
+            for (String q : forms)
+                out.add(new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(q)), answer));
+        }
+        for (String line : world.corpus()) out.add(new SupervisedTrainer.Example(new long[] {pad}, append(tok.encode(line), pad)));
+        return out;
+    }
+
+    /** Text the tokenizer learns from: the corpus and every question and answer of every split. */
+    static List<String> tokenizerText(World world) {
+        List<String> lines = new ArrayList<>(world.corpus());
+        for (Fact f : world.all()) {
+            lines.add(f.question());
+            lines.addAll(f.paraphrases());
+            lines.add(f.answer());
+            lines.add(f.sentence());
+        }
+        lines.add("user\nassistant\n");
+        return lines;
+    }
+
+    private static void writeSkeleton(Path dir, Recipe r, BpeTrainer.Result bpe, long seed) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode c = om.createObjectNode();
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("model_type", "llama");
+        c.put("vocab_size", bpe.vocab().size());
+        c.put("hidden_size", r.hidden());
+        c.put("intermediate_size", r.intermediate());
+        c.put("num_hidden_layers", r.layers());
+        c.put("num_attention_heads", r.heads());
+        c.put("num_key_value_heads", r.heads());
+        c.put("max_position_embeddings", 256);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("tie_word_embeddings", true);
+        c.put("hidden_act", "silu");
+        c.put("bos_token_id", bpe.vocab().get(PAD));
+        c.put("eos_token_id", bpe.vocab().get(END));
+        c.put("pad_token_id", bpe.vocab().get(PAD));
+        c.put("torch_dtype", "float32");
+        c.put("palimpsest_world_version", World.VERSION);
+        c.put("palimpsest_recipe_version", RECIPE_VERSION);
+        c.put("palimpsest_seed", seed);
+        Files.writeString(dir.resolve("config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(c));
+        Files.writeString(dir.resolve("tokenizer.json"), bpe.toJson());
+        ObjectNode tc = om.createObjectNode();
+        tc.put("add_bos_token", false);
+        tc.put("add_eos_token", false);
+        tc.putNull("bos_token");
+        tc.put("eos_token", END);
+        tc.put("pad_token", PAD);
+        tc.put("chat_template", CHAT_TEMPLATE);
+        tc.put("model_max_length", 256);
+        tc.put("tokenizer_class", "PreTrainedTokenizerFast");
+        Files.writeString(dir.resolve("tokenizer_config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(tc));
+        ObjectNode gc = om.createObjectNode();
+        // Answers end with <|im_end|>, corpus lines with <|endoftext|>: generation stops at either.
+        gc.putArray("eos_token_id").add(bpe.vocab().get(END)).add(bpe.vocab().get(PAD));
+        gc.put("pad_token_id", bpe.vocab().get(PAD));
+        Files.writeString(dir.resolve("generation_config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(gc));
+        ModelConfig config = ModelConfig.parse(c, dir.resolve("config.json"));
+        CausalLM fresh = CausalLM.random(config, seed, 0.02);
+        Map<String, Tensor> weights = new LinkedHashMap<>(fresh.parameters());
+        Checkpoint.save(dir, weights, DType.F32);
+    }
+
+    private static long[] append(long[] ids, long last) {
+        long[] out = java.util.Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = last;
+        return out;
+    }
+}

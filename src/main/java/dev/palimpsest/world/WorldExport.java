@@ -1,0 +1,100 @@
+package dev.palimpsest.world;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.palimpsest.io.AtomicFiles;
+
+/**
+ * Writes a world in the real benchmarks' formats, one file per split, so one set of readers serves
+ * real and built-in data: TOFU-style QA files (with the world's extra fields), TOFU "world facts"
+ * with four options, a PISTOL-style contract file, and the plain-text pretraining corpus.
+ */
+public final class WorldExport {
+    private WorldExport() {}
+
+    public static final List<String> FILES = List.of("pretrain.json", "finetune.json", "unseen.json",
+            "unseen_heldout.json", "world_facts.json", "pistol.json", "corpus.txt", "world.json");
+
+    /** Writes every file into {@code dir} atomically (the folder appears complete or not at all). */
+    public static void write(World world, Path dir) throws IOException {
+        AtomicFiles.writeDirectory(dir, tmp -> {
+            ObjectMapper om = new ObjectMapper();
+            var pretty = om.writerWithDefaultPrettyPrinter();
+            Files.writeString(tmp.resolve("pretrain.json"), pretty.writeValueAsString(tofu(om, world.pretrain())));
+            Files.writeString(tmp.resolve("finetune.json"), pretty.writeValueAsString(tofu(om, world.finetune())));
+            Files.writeString(tmp.resolve("unseen.json"), pretty.writeValueAsString(tofu(om, world.unseen())));
+            Files.writeString(tmp.resolve("unseen_heldout.json"), pretty.writeValueAsString(tofu(om, world.unseenHeldOut())));
+            Files.writeString(tmp.resolve("world_facts.json"), pretty.writeValueAsString(worldFacts(om, world)));
+            Files.writeString(tmp.resolve("pistol.json"), pretty.writeValueAsString(pistol(om, world.finetune())));
+            Files.writeString(tmp.resolve("corpus.txt"), String.join("\n", world.corpus()) + "\n");
+            ObjectNode meta = om.createObjectNode();
+            meta.put("world_version", World.VERSION);
+            meta.put("seed", world.seed());
+            meta.put("pretrain_facts", world.pretrain().size());
+            meta.put("finetune_facts", world.finetune().size());
+            meta.put("unseen_facts", world.unseen().size());
+            meta.put("unseen_heldout_facts", world.unseenHeldOut().size());
+            meta.put("filler_sentences", world.filler().size());
+            Files.writeString(tmp.resolve("world.json"), pretty.writeValueAsString(meta));
+        });
+    }
+
+    /** TOFU fields (question, answer, paraphrased_question, perturbed_answer) and the world's own. */
+    static ArrayNode tofu(ObjectMapper om, List<Fact> facts) {
+        ArrayNode out = om.createArrayNode();
+        for (Fact f : facts) {
+            ObjectNode r = out.addObject();
+            r.put("question", f.question());
+            r.put("answer", f.answer());
+            r.put("paraphrased_question", f.paraphrases().get(f.paraphrases().size() - 1));
+            f.perturbed().forEach(r.putArray("perturbed_answer")::add);
+            r.put("id", f.id());
+            r.put("entity", f.entity());
+            r.put("relation", f.relation());
+            r.put("sentence", f.sentence());
+            r.put("split", f.split().name().toLowerCase());
+            f.paraphrases().forEach(r.putArray("paraphrased_questions")::add);
+            if (f.edge() != null) r.put("edge", f.edge());
+        }
+        return out;
+    }
+
+    /** TOFU's world-facts layout: the answer among four options (shuffled, seeded). */
+    static ArrayNode worldFacts(ObjectMapper om, World world) {
+        ArrayNode out = om.createArrayNode();
+        Random rnd = new Random(world.seed() + 17);
+        for (Fact f : world.pretrain()) {
+            List<String> options = new ArrayList<>(f.perturbed());
+            options.add(f.answer());
+            Collections.shuffle(options, rnd);
+            ObjectNode r = out.addObject();
+            r.put("question", f.question());
+            r.put("answer", f.answer());
+            for (int i = 0; i < 4; i++) r.put("option" + (i + 1), options.get(i));
+        }
+        return out;
+    }
+
+    /** PISTOL's layout for the contract facts of a split. */
+    static ArrayNode pistol(ObjectMapper om, List<Fact> facts) {
+        ArrayNode out = om.createArrayNode();
+        for (Fact f : facts) {
+            if (f.edge() == null) continue;
+            ObjectNode r = out.addObject();
+            r.put("question", f.question());
+            r.put("answer", f.answer());
+            r.put("edge", f.edge());
+        }
+        return out;
+    }
+}

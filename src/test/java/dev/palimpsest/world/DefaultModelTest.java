@@ -1,0 +1,88 @@
+package dev.palimpsest.world;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.palimpsest.cli.CliHarness;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.eval.Answers;
+import dev.palimpsest.model.ChatTemplate;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.train.QaFineTuner;
+
+/** Builds a micro world and model (seconds) and checks what the issue promises of the default one. */
+class DefaultModelTest {
+    @TempDir
+    static Path tmp;
+    static Path folder;
+    static DefaultModel.Report report;
+
+    @BeforeAll
+    static void build() throws IOException {
+        folder = tmp.resolve("micro");
+        report = DefaultModel.build(DefaultModel.MICRO, 5, folder, new PrintWriter(new StringWriter()));
+    }
+
+    @Test
+    void memorizesItsFactsAndRefusesOnUnseenEntities() {
+        assertTrue(report.pretrainRouge1() >= 0.9, "ROUGE-1 " + report.pretrainRouge1());
+        assertTrue(report.unseenRefusal() >= 0.9, "refusals " + report.unseenRefusal());
+    }
+
+    @Test
+    void carriesItsQuestionFormatAndAnswersFromDisk() throws IOException {
+        try (LanguageModel m = LanguageModel.load(folder.resolve("model"))) {
+            assertEquals(ChatTemplate.Format.CHATML, m.tokenizer().chatTemplate().format());
+            List<QaItem> pre = QaReader.read(folder.resolve("world/pretrain.json"), DataFormat.WORLD);
+            List<String> answers = Answers.greedy(m, m.questionFormat(), pre.stream().map(QaItem::question).toList(), 24, 16);
+            assertTrue(Answers.meanRouge1Recall(answers, pre.stream().map(QaItem::answer).toList()) >= 0.9, answers.toString());
+            List<QaItem> unseen = QaReader.read(folder.resolve("world/unseen.json"), DataFormat.WORLD);
+            List<String> refusals = Answers.greedy(m, m.questionFormat(), unseen.stream().map(QaItem::question).toList(), 24, 16);
+            assertTrue(Answers.refusalRate(refusals) >= 0.9, refusals.toString());
+            assertTrue(refusals.get(0).contains(unseen.get(0).question().replaceAll(".* (\\S+ \\S+)\\?$", "$1"))
+                    || refusals.stream().anyMatch(r -> r.contains("I don't know")), "refusals name the entity");
+        }
+    }
+
+    @Test
+    void finetuneTeachesTheHeldBackFacts() throws IOException {
+        List<QaItem> ft = QaReader.read(folder.resolve("world/finetune.json"), DataFormat.WORLD);
+        try (LanguageModel m = LanguageModel.load(folder.resolve("model"))) {
+            double before = Answers.meanRouge1Recall(
+                    Answers.greedy(m, m.questionFormat(), ft.stream().map(QaItem::question).toList(), 24, 16),
+                    ft.stream().map(QaItem::answer).toList());
+            QaFineTuner.Result r = QaFineTuner.run(m, m.questionFormat(), ft, List.of(),
+                    new QaFineTuner.Settings(60, 8, 3e-3, 0.0, 0.95, 0, 0, 200, 1), new PrintWriter(new StringWriter()));
+            assertTrue(before < 0.5, "the model did not know the fine-tuning facts before: " + before);
+            assertTrue(r.rouge1() >= 0.95, "ROUGE-1 after fine-tuning " + r.rouge1() + " in " + r.epochs() + " epochs");
+        }
+    }
+
+    @Test
+    void finetuneCommandWritesALoadableModel() throws IOException {
+        Path out = tmp.resolve("ft-cli");
+        var run = CliHarness.run("finetune", "--model", folder.resolve("model").toString(), "--data",
+                folder.resolve("world/pistol.json").toString(), "--format", "pistol", "--out", out.toString(), "--epochs",
+                "60", "--lr", "3e-3", "--batch-size", "4");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("palimpsest_finetune.json")));
+        assertTrue(run.out().contains("ROUGE-1 recall"), run.out());
+        try (LanguageModel m = LanguageModel.load(out)) {
+            assertEquals(ChatTemplate.Format.CHATML, m.tokenizer().chatTemplate().format());
+        }
+    }
+}
