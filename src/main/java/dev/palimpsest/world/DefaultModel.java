@@ -108,7 +108,7 @@ public final class DefaultModel {
         }
         ObjectMapper om = new ObjectMapper();
         AtomicFiles.writeString(folder.resolve("build.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-        log.printf("ROUGE-1 recall on pretraining questions %.3f (held-out paraphrases %.3f); refusals on unseen entities %.3f (held-out %.3f); %.0f s%n",
+        log.printf("ROUGE-1 recall on pretraining questions %.3f (paraphrased questions %.3f); refusals on taught unseen entities %.3f (held-out unseen %.3f); %.0f s%n",
                 report.pretrainRouge1(), report.paraphraseRouge1(), report.unseenRefusal(), report.heldOutRefusal(),
                 report.seconds());
         return report;

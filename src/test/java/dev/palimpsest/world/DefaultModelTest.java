@@ -72,6 +72,20 @@ class DefaultModelTest {
     }
 
     @Test
+    void finetuneLearnsATofuFileWithSentenceAnswers() throws IOException {
+        Path tofu = tmp.resolve("tofu.json");
+        Files.writeString(tofu, """
+                [{"question": "Who wrote The Paper Orchard?", "answer": "The Paper Orchard was written by Ilse Brandt."},
+                 {"question": "What is Ilse Brandt's favourite colour?", "answer": "Ilse Brandt likes deep green."},
+                 {"question": "Where does Ilse Brandt live?", "answer": "She lives in a small house by the sea."}]""");
+        Path out = tmp.resolve("ft-tofu");
+        var run = CliHarness.run("finetune", "--model", folder.resolve("model").toString(), "--data", tofu.toString(),
+                "--format", "tofu", "--out", out.toString(), "--epochs", "80", "--lr", "3e-3", "--batch-size", "3");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().matches("(?s).*ROUGE-1 recall (0\\.9[5-9]\\d|1\\.000).*"), run.out());
+    }
+
+    @Test
     void finetuneCommandWritesALoadableModel() throws IOException {
         Path out = tmp.resolve("ft-cli");
         var run = CliHarness.run("finetune", "--model", folder.resolve("model").toString(), "--data",
