@@ -18,21 +18,38 @@ import dev.palimpsest.UserError;
 public final class QaReader {
     private QaReader() {}
 
+    /**
+     * Question-answer records of a QA format (TOFU, PISTOL, world, PKU-SafeRLHF). TOFU's world-facts
+     * files (option1 … option4) give the options other than the answer as perturbed answers.
+     * PKU-SafeRLHF gives, per prompt with an unsafe response, that response as the answer to forget
+     * and the safe one (if any) as a perturbed answer; prompts without an unsafe response are skipped.
+     */
     public static List<QaItem> read(Path file, DataFormat format) {
+        if (format.isEdit()) throw new UserError(file + ": " + format.name().toLowerCase() + " holds edit requests, not question-answer pairs");
         List<JsonNode> records = records(file);
         List<QaItem> out = new ArrayList<>();
         for (int i = 0; i < records.size(); i++) {
             JsonNode r = records.get(i);
             String where = file + ": record " + (i + 1);
             if (!r.isObject()) throw new UserError(where + ": not a JSON object");
+            if (format == DataFormat.PKU) {
+                QaItem item = pku(r, where, i);
+                if (item != null) out.add(item);
+                continue;
+            }
             String q = text(r, "question", where), a = text(r, "answer", where);
             List<String> para = new ArrayList<>(), wrong = new ArrayList<>();
-            String edge = null, id = String.valueOf(i + 1);
+            String edge = null, id = String.valueOf(i + 1), paraAnswer = null;
             switch (format) {
                 case TOFU, WORLD -> {
                     if (r.has("paraphrased_questions")) para.addAll(strings(r, "paraphrased_questions", where));
                     else if (r.has("paraphrased_question")) para.addAll(strings(r, "paraphrased_question", where));
                     if (r.has("perturbed_answer")) wrong.addAll(strings(r, "perturbed_answer", where));
+                    if (r.hasNonNull("paraphrased_answer")) paraAnswer = text(r, "paraphrased_answer", where);
+                    for (int o = 1; r.has("option" + o); o++) {
+                        String opt = text(r, "option" + o, where);
+                        if (!opt.equals(a)) wrong.add(opt);
+                    }
                     if (format == DataFormat.WORLD) {
                         id = text(r, "id", where);
                         if (r.hasNonNull("edge")) edge = r.get("edge").asText();
@@ -40,9 +57,28 @@ public final class QaReader {
                 }
                 case PISTOL -> edge = text(r, "edge", where);
             }
-            out.add(new QaItem(id, q, a, para, wrong, edge));
+            out.add(new QaItem(id, q, a, para, paraAnswer, wrong, edge));
         }
         return out;
+    }
+
+    private static QaItem pku(JsonNode r, String where, int index) {
+        String prompt = text(r, "prompt", where);
+        String r0 = text(r, "response_0", where), r1 = text(r, "response_1", where);
+        boolean safe0 = bool(r, "is_response_0_safe", where), safe1 = bool(r, "is_response_1_safe", where);
+        if (safe0 && safe1) return null;
+        String unsafe = !safe0 ? r0 : r1;
+        List<String> safe = new ArrayList<>();
+        if (safe0) safe.add(r0);
+        if (safe1) safe.add(r1);
+        return new QaItem(String.valueOf(index + 1), prompt, unsafe, List.of(), null, safe, null);
+    }
+
+    static boolean bool(JsonNode r, String field, String where) {
+        JsonNode n = r.get(field);
+        if (n == null || n.isNull()) throw new UserError(where + ": missing field '" + field + "'");
+        if (!n.isBoolean()) throw new UserError(where + ": field '" + field + "' is not true or false");
+        return n.asBoolean();
     }
 
     static List<JsonNode> records(Path file) {

@@ -6,7 +6,9 @@ import java.util.Comparator;
 import java.util.List;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
 import dev.palimpsest.UserError;
@@ -21,11 +23,40 @@ import dev.palimpsest.tensor.Tensors;
 public final class Scorer {
     private Scorer() {}
 
-    public record Scored(long[] targetIds, float[] logprobs) {
+    /**
+     * What teacher forcing says about one target: each token's log-probability, its rank among the
+     * vocabulary (1 = the model's top choice; ties rank in the token's favour) and the model's top token.
+     */
+    public record Scored(long[] targetIds, float[] logprobs, long[] ranks, long[] top) {
+        /** log P(target | prompt), the sum over its tokens. */
         public double sum() {
             double s = 0;
             for (float f : logprobs) s += f;
             return s;
+        }
+
+        /** P(target | prompt) normalised per token: exp of the mean token log-probability. */
+        public double normalizedProbability() {
+            return Math.exp(sum() / logprobs.length);
+        }
+
+        /** Mean over the target's tokens of 1 / rank. */
+        public double reciprocalRank() {
+            double s = 0;
+            for (long r : ranks) s += 1.0 / r;
+            return s / ranks.length;
+        }
+
+        /** Share of the target's tokens ranked within the top m. */
+        public double hitRatio(int m) {
+            int hits = 0;
+            for (long r : ranks) if (r <= m) hits++;
+            return (double) hits / ranks.length;
+        }
+
+        /** Share of the target's tokens that are the model's top choice (teacher-forced accuracy). */
+        public double accuracy() {
+            return hitRatio(1);
         }
     }
 
@@ -53,11 +84,17 @@ public final class Scorer {
                 t.add(targets.get(i));
             }
             try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-                float[] lp = Tensors.toFloats(targetLogprobs(net, p, t, pad));
+                Tensor logp = targetDistributions(net, p, t, pad);
+                Tensor own = logp.gather(1, targetIndex(t));
+                float[] lp = Tensors.toFloats(own);
+                long[] rank = Tensors.toLongs(logp.gt(own).sum(new long[] {1}, false, new ScalarTypeOptional()).add(Tensors.scalar(1L)));
+                long[] top = Tensors.toLongs(logp.argmax(new LongOptional(1), false));
                 int k = 0;
                 for (int r = 0; r < rows.size(); r++) {
-                    out[rows.get(r)] = new Scored(t.get(r).clone(), Arrays.copyOfRange(lp, k, k + t.get(r).length));
-                    k += t.get(r).length;
+                    int len = t.get(r).length;
+                    out[rows.get(r)] = new Scored(t.get(r).clone(), Arrays.copyOfRange(lp, k, k + len),
+                            Arrays.copyOfRange(rank, k, k + len), Arrays.copyOfRange(top, k, k + len));
+                    k += len;
                 }
             }
         }
@@ -69,6 +106,25 @@ public final class Scorer {
      * one batch, concatenated in order ([sum of target lengths]). Differentiable: training losses use it.
      */
     public static Tensor targetLogprobs(CausalLM net, List<long[]> prompts, List<long[]> targets, long pad) {
+        Tensor logp = targetDistributions(net, prompts, targets, pad);
+        return logp.gather(1, targetIndex(targets)).view(logp.size(0));
+    }
+
+    /** The target tokens of a batch, concatenated, as an [n, 1] index. */
+    private static Tensor targetIndex(List<long[]> targets) {
+        int n = 0;
+        for (long[] t : targets) n += t.length;
+        long[] all = new long[n];
+        int k = 0;
+        for (long[] t : targets) for (long id : t) all[k++] = id;
+        return Tensors.longs(all, n, 1);
+    }
+
+    /**
+     * The log-probability distributions [sum of target lengths, vocab] at the positions that predict
+     * each target token, in order. Only those positions go through the output head.
+     */
+    public static Tensor targetDistributions(CausalLM net, List<long[]> prompts, List<long[]> targets, long pad) {
         List<long[]> seqs = new ArrayList<>();
         int n = 0;
         for (int i = 0; i < prompts.size(); i++) {
@@ -81,18 +137,16 @@ public final class Scorer {
             seqs.add(s);
             n += t.length;
         }
-        long[] rows = new long[n], pos = new long[n], tgt = new long[n];
+        long[] rows = new long[n], pos = new long[n];
         int k = 0;
         for (int r = 0; r < prompts.size(); r++) {
             long[] p = prompts.get(r), t = targets.get(r);
             for (int j = 0; j < t.length; j++) {
                 rows[k] = r;
-                pos[k] = p.length - 1 + j;
-                tgt[k++] = t[j];
+                pos[k++] = p.length - 1 + j;
             }
         }
         Tensor h = net.hidden(ForwardInput.of(PaddedBatch.right(seqs, pad).ids()), null);
-        Tensor logp = net.logits(TokenPositions.gather(h, rows, pos)).log_softmax(-1);
-        return logp.gather(1, Tensors.longs(tgt, n, 1)).view(n);
+        return net.logits(TokenPositions.gather(h, rows, pos)).log_softmax(-1);
     }
 }
