@@ -82,7 +82,7 @@ public final class QaFineTuner {
     }
 
     /** question → answer followed by the first EOS token (when the tokenizer has one). */
-    static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, QaItem q) {
+    public static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, QaItem q) {
         long[] answer = tok.encode(format.answer(q.answer()));
         if (!tok.eosIds().isEmpty()) {
             answer = java.util.Arrays.copyOf(answer, answer.length + 1);

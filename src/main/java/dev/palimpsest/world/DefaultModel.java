@@ -14,6 +14,9 @@ import org.bytedeco.pytorch.Tensor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Answers;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.model.CausalLM;
@@ -24,6 +27,7 @@ import dev.palimpsest.model.ModelConfig;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.train.BpeTrainer;
+import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.SupervisedTrainer;
 import dev.palimpsest.train.Trainable;
 
@@ -74,6 +78,27 @@ public final class DefaultModel {
         log.println("palimpsest: building the default model into " + folder + " (once; about 10 minutes on 2 cores)");
         build(DEFAULT, seed, folder, log);
         return folder.resolve("model");
+    }
+
+    /**
+     * The default model after fine-tuning on the world's fine-tuning facts (with its pretraining facts
+     * replayed, so it keeps them): the "finetuned knowledge" setting. Built once, next to the default model.
+     */
+    public static Path ensureFinetuned(long seed, PrintWriter log) throws IOException {
+        Path base = ensure(seed, log);
+        Path out = folder(seed).resolve("finetuned");
+        if (Files.isRegularFile(out.resolve("config.json"))) return out;
+        log.println("palimpsest: fine-tuning the default model on the world's fine-tuning facts (once)");
+        Path world = folder(seed).resolve("world");
+        List<QaItem> ft = QaReader.read(world.resolve("finetune.json"), DataFormat.WORLD);
+        List<QaItem> pre = QaReader.read(world.resolve("pretrain.json"), DataFormat.WORLD);
+        try (LanguageModel m = LanguageModel.load(base)) {
+            QaFineTuner.Result r = QaFineTuner.run(m, m.questionFormat(), ft, pre,
+                    new QaFineTuner.Settings(30, 16, 3e-4, 0.01, 0.95, 0, 0, 200, seed), log);
+            log.printf("fine-tuned in %d epochs: ROUGE-1 recall %.3f on the fine-tuning facts%n", r.epochs(), r.rouge1());
+            m.save(out);
+        }
+        return out;
     }
 
     /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */

@@ -9,6 +9,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,9 @@ import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Answers;
+import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.experiment.ExperimentRunner;
+import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.model.ChatTemplate;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.train.QaFineTuner;
@@ -69,6 +73,21 @@ class DefaultModelTest {
             assertTrue(before < 0.5, "the model did not know the fine-tuning facts before: " + before);
             assertTrue(r.rouge1() >= 0.95, "ROUGE-1 after fine-tuning " + r.rouge1() + " in " + r.epochs() + " epochs");
         }
+    }
+
+    @Test
+    void experimentRunnerMeasuresForgettingWithFineTuning() {
+        List<QaItem> pre = QaReader.read(folder.resolve("world/pretrain.json"), DataFormat.WORLD);
+        var setting = new ExperimentRunner.Setting("micro", folder.resolve("model"), pre, null);
+        var log = new PrintWriter(new StringWriter());
+        List<ResultRow> none = ExperimentRunner.run(new ExperimentRunner.Run(setting, "none", 6, 0, Map.of()),
+                Evaluator.Options.DEFAULT, log);
+        List<ResultRow> ft = ExperimentRunner.run(new ExperimentRunner.Run(setting, "ft", 6, 0, Map.of("epochs", "20", "lr", "3e-3")),
+                Evaluator.Options.DEFAULT, log);
+        assertEquals(List.of("forget", "retain", "rephrased"), none.stream().map(ResultRow::split).toList());
+        assertTrue(none.get(0).metric("rouge1_recall") >= 0.9, "the untouched model knows its facts");
+        assertTrue(ft.get(0).metric("rouge1_recall") < 0.3, "fine-tuning to a refusal forgets: " + ft.get(0).metrics());
+        assertTrue(ft.get(0).metric("refusal_rate") > 0.7, "and refuses: " + ft.get(0).metrics());
     }
 
     @Test

@@ -1,0 +1,68 @@
+package dev.palimpsest.experiment;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.Splits;
+import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Update;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.QuestionFormat;
+
+/**
+ * One run = model × dataset × method × settings × forget size × seed: split the dataset, turn the
+ * forget set into requests, apply the method, and measure the forget set, the retain set, the forget
+ * set asked with paraphrased questions, and an unrelated factual set.
+ */
+public final class ExperimentRunner {
+    private ExperimentRunner() {}
+
+    /** The refusal that forget requests are edited into (until the refusal-target work gives better ones). */
+    public static final String REFUSAL = "I don't know.";
+
+    /** A model and the knowledge it holds: the pool a forget set is drawn from, and unrelated facts (or null). */
+    public record Setting(String name, Path model, List<QaItem> pool, List<QaItem> factual) {}
+
+    public record Run(Setting setting, String method, int forgetSize, long seed, Map<String, String> settings) {}
+
+    /** Retain and factual sets are measured on at most this many items (a seeded sample), to keep runs short. */
+    public static final int EVAL_CAP = 100;
+
+    public static List<ResultRow> run(Run r, Evaluator.Options opts, PrintWriter log) {
+        Splits.Split<QaItem> split = Splits.forgetN(r.setting().pool(), r.forgetSize(), r.seed());
+        List<KnowledgeRequest> requests = new ArrayList<>();
+        for (QaItem q : split.forget())
+            requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), REFUSAL, null,
+                    q.paraphrasedQuestions()));
+        List<ResultRow> rows = new ArrayList<>();
+        try (LanguageModel m = LanguageModel.load(r.setting().model())) {
+            QuestionFormat format = m.questionFormat();
+            Update u = MethodRegistry.get(r.method()).apply(m, format, requests, split.retain(), r.settings(), r.seed());
+            Map<String, List<QaItem>> sets = new java.util.LinkedHashMap<>();
+            sets.put("forget", split.forget());
+            sets.put("retain", cap(split.retain(), r.seed()));
+            sets.put("rephrased", Splits.rephrased(split.forget()));
+            if (r.setting().factual() != null) sets.put("factual", cap(r.setting().factual(), r.seed()));
+            for (Map.Entry<String, List<QaItem>> e : sets.entrySet()) {
+                if (e.getValue().isEmpty()) continue;
+                Map<String, Object> metrics = Evaluator.qa(m, format, e.getValue(), opts).summary();
+                rows.add(new ResultRow(r.setting().name(), r.method(), r.forgetSize(), r.seed(), e.getKey(), metrics,
+                        u.seconds()));
+            }
+            log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s)%n",
+                    r.setting().name(), r.method(), r.forgetSize(), rows.get(0).metric("rouge1_recall"),
+                    rows.get(1).metric("rouge1_recall"), u.seconds());
+        }
+        return rows;
+    }
+
+    private static List<QaItem> cap(List<QaItem> items, long seed) {
+        return items.size() <= EVAL_CAP ? items : Splits.forgetN(items, EVAL_CAP, seed + 1).forget();
+    }
+}
