@@ -1,0 +1,47 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.experiment.ExperimentRunner;
+import dev.palimpsest.experiment.ResultRow;
+import dev.palimpsest.experiment.SweepConfig;
+import dev.palimpsest.report.Report;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "experiment", mixinStandardHelpOptions = true,
+        description = {"Run a sweep from a JSON config (methods × forget sizes × seeds on one model and dataset) and write",
+                "results.jsonl, results.csv, report.md and plots into --out. See README for the config's fields."})
+final class ExperimentCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE")
+    Path config;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        var err = spec.commandLine().getErr();
+        SweepConfig c = SweepConfig.read(config, err);
+        Evaluator.Options opts = new Evaluator.Options(c.maxNewTokens(), 32, 100);
+        List<ResultRow> rows = new ArrayList<>();
+        for (String m : c.methods())
+            for (int n : c.sizes())
+                for (long seed : c.seeds())
+                    rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(c.setting(), m, n, seed,
+                            c.settings().getOrDefault(m, Map.of())), opts, err));
+        spec.commandLine().getOut().println(Report.write(rows, out, c.title()));
+        spec.commandLine().getOut().println("report in " + out.toAbsolutePath());
+        return 0;
+    }
+}

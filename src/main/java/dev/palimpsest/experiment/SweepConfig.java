@@ -1,0 +1,106 @@
+package dev.palimpsest.experiment;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.world.DefaultModel;
+
+/**
+ * A sweep read from a small JSON file: one model and forget pool, methods × forget sizes × seeds.
+ * <pre>
+ * {"title": "…", "model": "default" | "default-finetuned" | "path/to/model",
+ *  "data": "default:pretrain" | "path.json", "format": "world",
+ *  "factual": "default:pretrain", "factual_format": "world",          (optional)
+ *  "methods": ["none", "ft"], "forget_sizes": [10, 20, 40], "seeds": [0],
+ *  "settings": {"ft": {"epochs": "5"}}, "max_new_tokens": 32}
+ * </pre>
+ * Paths are relative to the config file; {@code default:NAME} is a file of the default world.
+ */
+public record SweepConfig(String title, ExperimentRunner.Setting setting, List<String> methods, List<Integer> sizes,
+        List<Long> seeds, Map<String, Map<String, String>> settings, int maxNewTokens) {
+
+    public static SweepConfig read(Path file, PrintWriter log) throws IOException {
+        JsonNode j;
+        try {
+            j = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        if (j == null || !j.isObject()) throw new UserError(file + ": not a JSON object");
+        List<String> methods = new ArrayList<>();
+        for (JsonNode m : array(j, "methods", file)) {
+            MethodRegistry.get(m.asText());
+            methods.add(m.asText());
+        }
+        List<Integer> sizes = new ArrayList<>();
+        for (JsonNode n : array(j, "forget_sizes", file)) {
+            if (!n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'forget_sizes': " + n + " is not a positive integer");
+            sizes.add(n.asInt());
+        }
+        List<Long> seeds = new ArrayList<>();
+        if (j.has("seeds")) for (JsonNode s : array(j, "seeds", file)) seeds.add(s.asLong());
+        else seeds.add(0L);
+        Map<String, Map<String, String>> settings = new LinkedHashMap<>();
+        if (j.hasNonNull("settings")) {
+            Iterator<Map.Entry<String, JsonNode>> it = j.get("settings").fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                Map<String, String> kv = new LinkedHashMap<>();
+                e.getValue().fields().forEachRemaining(f -> kv.put(f.getKey(), f.getValue().asText()));
+                settings.put(e.getKey(), kv);
+            }
+        }
+        // Model and data last: naming "default" may build the default model, so bad fields fail first.
+        Path base = file.toAbsolutePath().getParent();
+        String model = text(j, "model", file);
+        Path modelDir = switch (model) {
+            case "default" -> DefaultModel.ensure(0, log);
+            case "default-finetuned" -> DefaultModel.ensureFinetuned(0, log);
+            default -> base.resolve(model);
+        };
+        List<QaItem> pool = QaReader.read(data(j, "data", base, file, log), DataFormat.parse(text(j, "format", file)));
+        List<QaItem> factual = null;
+        if (j.hasNonNull("factual"))
+            factual = QaReader.read(data(j, "factual", base, file, log),
+                    DataFormat.parse(j.hasNonNull("factual_format") ? j.get("factual_format").asText() : text(j, "format", file)));
+        String title = j.hasNonNull("title") ? j.get("title").asText() : file.getFileName().toString();
+        var setting = new ExperimentRunner.Setting(title, modelDir, pool, factual);
+        return new SweepConfig(title, setting, methods, sizes, seeds, settings,
+                j.hasNonNull("max_new_tokens") ? j.get("max_new_tokens").asInt() : 32);
+    }
+
+    private static Path data(JsonNode j, String field, Path base, Path file, PrintWriter log) throws IOException {
+        String v = text(j, field, file);
+        if (v.startsWith("default:")) {
+            DefaultModel.ensure(0, log);
+            return DefaultModel.folder(0).resolve("world").resolve(v.substring(8) + ".json");
+        }
+        return base.resolve(v);
+    }
+
+    private static String text(JsonNode j, String field, Path file) {
+        if (!j.hasNonNull(field) || !j.get(field).isTextual()) throw new UserError(file + ": missing text field '" + field + "'");
+        return j.get(field).asText();
+    }
+
+    private static JsonNode array(JsonNode j, String field, Path file) {
+        JsonNode a = j.get(field);
+        if (a == null || !a.isArray() || a.isEmpty()) throw new UserError(file + ": field '" + field + "' must be a non-empty list");
+        return a;
+    }
+}
