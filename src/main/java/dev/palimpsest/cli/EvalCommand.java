@@ -63,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--prompt-template", description = "Question template with {question}; wins over the model's chat template.")
     String template;
 
-    @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model for locality (edit formats).")
+    @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model: locality (edit formats), perplexity of the answers (QA formats).")
     Path baseModel;
 
     @Option(names = "--json", description = "Print one JSON object with the means.")
@@ -84,7 +84,9 @@ final class EvalCommand implements Callable<Integer> {
                 }
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));
-                summary = Evaluator.qa(m, QuestionFormat.of(m, template), items, opts).summary();
+                try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
+                    summary = Evaluator.qa(m, base, QuestionFormat.of(m, template), items, opts).summary();
+                }
             }
         }
         if (json) {

@@ -17,7 +17,8 @@ import dev.palimpsest.model.Tokenizer;
  * Runs the papers' metrics on a model. Question-answer sets: ROUGE-1 and ROUGE-L recall of the greedy
  * answer, the answer's probability under teacher forcing (per-token normalised, and raw), mean
  * reciprocal rank and top-m hit ratio of its tokens, TOFU's truth ratio where wrong answers are given,
- * and the share of answers that refuse. Edit sets: reliability and generalization (teacher-forced
+ * the share of answers that refuse, how often they name the question's entities, their repetition
+ * rate and (given a base model) their perplexity under it. Edit sets: reliability and generalization (teacher-forced
  * token accuracy of the new target at the edit prompt and at its rephrasings) and locality (share of
  * unrelated-prompt tokens whose top prediction matches the base model's).
  */
@@ -30,7 +31,7 @@ public final class Evaluator {
 
     public record QaRow(String id, String question, String answer, String generated, double rouge1Recall,
             double rougeLRecall, double probability, double sequenceProbability, double mrr, double hitRate,
-            Double truthRatio, boolean refused) {}
+            Double truthRatio, boolean refused, double namesEntities, double repetition, Double basePerplexity) {}
 
     public record QaResult(List<QaRow> rows) {
         public double mean(ToDoubleFunction<QaRow> f) {
@@ -53,6 +54,10 @@ public final class Evaluator {
                 m.put("truth_ratio_forget", TruthRatio.forgetStat(ratios));
             }
             m.put("refusal_rate", mean(r -> r.refused() ? 1 : 0));
+            m.put("names_entities", mean(QaRow::namesEntities));
+            m.put("repetition_rate", mean(QaRow::repetition));
+            double[] ppl = rows.stream().filter(r -> r.basePerplexity() != null).mapToDouble(QaRow::basePerplexity).toArray();
+            if (ppl.length > 0) m.put("base_perplexity", java.util.Arrays.stream(ppl).average().orElse(Double.NaN));
             return m;
         }
     }
@@ -69,6 +74,14 @@ public final class Evaluator {
     }
 
     public static QaResult qa(LanguageModel m, QuestionFormat f, List<QaItem> items, Options o) {
+        return qa(m, null, f, items, o);
+    }
+
+    /**
+     * As {@link #qa(LanguageModel, QuestionFormat, List, Options)}; with a base model, also the
+     * perplexity of each greedy answer under it (how natural the answer reads to the original model).
+     */
+    public static QaResult qa(LanguageModel m, LanguageModel base, QuestionFormat f, List<QaItem> items, Options o) {
         Tokenizer tok = m.tokenizer();
         List<long[]> prompts = new ArrayList<>(), answers = new ArrayList<>();
         for (QaItem q : items) {
@@ -79,6 +92,20 @@ public final class Evaluator {
         List<String> generated = Answers.greedy(m, f, items.stream().map(QaItem::question).toList(), o.maxNewTokens(),
                 o.batchSize());
         Double[] ratios = truthRatios(m, f, items, prompts, o);
+        Double[] perplexity = new Double[items.size()];
+        if (base != null) {
+            List<long[]> bp = new ArrayList<>(), bt = new ArrayList<>();
+            List<Integer> which = new ArrayList<>();
+            for (int i = 0; i < items.size(); i++) {
+                long[] ids = base.tokenizer().encode(f.answer(generated.get(i)));
+                if (ids.length == 0) continue;
+                bp.add(base.tokenizer().encodePrompt(f.prompt(items.get(i).question())));
+                bt.add(ids);
+                which.add(i);
+            }
+            List<Scorer.Scored> bs = bp.isEmpty() ? List.of() : Scorer.scoreIds(base.net(), bp, bt, o.batchSize(), base.tokenizer().padId());
+            for (int k = 0; k < which.size(); k++) perplexity[which.get(k)] = 1 / bs.get(k).normalizedProbability();
+        }
         List<QaRow> rows = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             QaItem q = items.get(i);
@@ -86,7 +113,8 @@ public final class Evaluator {
             String g = generated.get(i);
             rows.add(new QaRow(q.id(), q.question(), q.answer(), g, Rouge.rouge1Recall(g, q.answer()),
                     Rouge.rougeLRecall(g, q.answer()), s.normalizedProbability(), Math.exp(s.sum()), s.reciprocalRank(),
-                    s.hitRatio(o.hitTop()), ratios[i], Refusals.isRefusal(g)));
+                    s.hitRatio(o.hitTop()), ratios[i], Refusals.isRefusal(g), RefusalQuality.namesEntities(q.question(), g),
+                    RefusalQuality.repetitionRate(g), perplexity[i]));
         }
         return new QaResult(rows);
     }

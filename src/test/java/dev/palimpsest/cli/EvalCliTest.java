@@ -69,6 +69,18 @@ class EvalCliTest {
         assertEquals(truth / n, got.get("truth_ratio").asDouble(), 1e-4);
         assertEquals(rouge / n, got.get("rouge1_recall").asDouble(), 1e-9);
         assertTrue(got.has("rougeL_recall") && got.has("sequence_probability") && got.has("refusal_rate"));
+        assertTrue(got.has("names_entities") && got.has("repetition_rate"));
+
+        // Perplexity of the model's own greedy answers under itself as the base model: exp of their mean NLL.
+        CliRun withBase = CliRun.of("eval", "--model", dir.toString(), "--data", data.toString(), "--format", "tofu",
+                "--prompt-template", "{question}", "--max-new-tokens", "3", "--base-model", dir.toString(), "--json");
+        double ppl = 0;
+        for (String[] d : DATA) {
+            long[] prompt = concat(new long[] {1}, TinyModels.ids(d[0]));
+            double[] s = stats(ref, prompt, TinyModels.ids(greedy(ref, prompt, 3)));
+            ppl += Math.exp(-s[0] / s[3]);
+        }
+        assertEquals(ppl / n, TinyModels.JSON.readTree(withBase.out()).get("base_perplexity").asDouble(), 1e-4);
     }
 
     /** {sum of log-probabilities, sum of 1/rank, hits in top 5, tokens} of a target under the reference. */
