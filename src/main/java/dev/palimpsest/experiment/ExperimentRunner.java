@@ -14,6 +14,7 @@ import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.target.TemplateRefusal;
 
 /**
  * One run = model × dataset × method × settings × forget size × seed: split the dataset, turn the
@@ -23,8 +24,6 @@ import dev.palimpsest.model.QuestionFormat;
 public final class ExperimentRunner {
     private ExperimentRunner() {}
 
-    /** The refusal that forget requests are edited into (until the refusal-target work gives better ones). */
-    public static final String REFUSAL = "I don't know.";
 
     /** A model and the knowledge it holds: the pool a forget set is drawn from, and unrelated facts (or null). */
     public record Setting(String name, Path model, List<QaItem> pool, List<QaItem> factual) {}
@@ -36,10 +35,11 @@ public final class ExperimentRunner {
 
     public static List<ResultRow> run(Run r, Evaluator.Options opts, PrintWriter log) {
         Splits.Split<QaItem> split = Splits.forgetN(r.setting().pool(), r.forgetSize(), r.seed());
+        // Forget requests target a refusal that names the question's entities (see TemplateRefusal).
         List<KnowledgeRequest> requests = new ArrayList<>();
         for (QaItem q : split.forget())
-            requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), REFUSAL, null,
-                    q.paraphrasedQuestions()));
+            requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(),
+                    TemplateRefusal.forQuestion(q.question()), null, q.paraphrasedQuestions()));
         List<ResultRow> rows = new ArrayList<>();
         try (LanguageModel m = LanguageModel.load(r.setting().model())) {
             QuestionFormat format = m.questionFormat();

@@ -13,6 +13,12 @@ public final class MethodRegistry {
     static {
         register(Untouched::new);
         register(FineTune::new);
+        register(GradientAscent::new);
+        register(GradientDifference::new);
+        register(KlRetain::new);
+        register(IdkTuning::new);
+        register(Dpo::new);
+        register(Npo::new);
     }
 
     private MethodRegistry() {}

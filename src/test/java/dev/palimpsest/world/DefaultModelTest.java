@@ -35,9 +35,9 @@ class DefaultModelTest {
     static DefaultModel.Report report;
 
     @BeforeAll
-    static void build() throws IOException {
-        folder = tmp.resolve("micro");
-        report = DefaultModel.build(DefaultModel.MICRO, 5, folder, new PrintWriter(new StringWriter()));
+    static void build() {
+        folder = MicroWorld.folder();
+        report = MicroWorld.report();
     }
 
     @Test

@@ -1,0 +1,139 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.EditItem;
+import dev.palimpsest.data.EditReader;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Update;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.target.QueryMerging;
+import dev.palimpsest.target.RefusalSet;
+import dev.palimpsest.target.SelfImprovement;
+import dev.palimpsest.target.TemplateRefusal;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "update", mixinStandardHelpOptions = true,
+        description = {"Apply one update method: forget the answers of --forget, install the answers of --edit.",
+                "Writes the updated model to --out (loadable with --model) and palimpsest_update.json (method, settings, requests, seed, time).",
+                "Nothing is written if the method fails (e.g. its loss becomes NaN)."})
+final class UpdateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--method", required = true, description = "none, ft, ga, gd, kl, idk, dpo, npo.")
+    String method;
+
+    @Option(names = "--forget", paramLabel = "FILE", description = "QA file whose answers are to be forgotten.")
+    Path forget;
+
+    @Option(names = "--edit", paramLabel = "FILE", description = "Prompts with new targets (QA file: its answers; zsre/counterfact: target_new).")
+    Path edit;
+
+    @Option(names = "--retain", paramLabel = "FILE", description = "QA file whose answers must survive (methods with a retain term).")
+    Path retain;
+
+    @Option(names = "--format", required = true, description = "Format of the files: tofu, pistol, world, pku, zsre, counterfact.")
+    String format;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Method setting (repeatable), e.g. --set lr=5e-4 --set epochs=10.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--refusals", defaultValue = "template",
+            description = "Targets of forget requests: template (\"I don't know anything about <entities>.\"), idk (drawn from the built-in set of 52 \"I don't know\" answers), self (self-improved by the model). Default ${DEFAULT-VALUE}.")
+    String refusals;
+
+    @Option(names = "--merge", defaultValue = "1", description = "Query merging: pack this many forget questions into one request (default ${DEFAULT-VALUE}).")
+    int merge;
+
+    @Option(names = "--prompt-template", description = "Question template with {question}; wins over the model's chat template.")
+    String template;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (forget == null && edit == null) throw new UserError("give --forget FILE, --edit FILE, or both");
+        DataFormat fmt = DataFormat.parse(format);
+        long t0 = System.nanoTime();
+        try (LanguageModel m = model.load()) {
+            QuestionFormat qf = QuestionFormat.of(m, template);
+            List<KnowledgeRequest> requests = new ArrayList<>();
+            if (forget != null) requests.addAll(forgetRequests(m, qf, QaReader.read(forget, fmt)));
+            if (edit != null) requests.addAll(editRequests(fmt));
+            List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
+            Update u = MethodRegistry.get(method).apply(m, qf, requests, keep, settings, seed);
+            m.save(out);
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("method", method);
+            rec.put("settings", u.settings());
+            rec.put("model", model.dir.toString());
+            rec.put("refusals", refusals);
+            rec.put("merge", merge);
+            rec.put("seed", seed);
+            rec.put("seconds", (System.nanoTime() - t0) / 1e9);
+            rec.put("update_seconds", u.seconds());
+            rec.put("requests", requests);
+            AtomicFiles.writeString(out.resolve("palimpsest_update.json"),
+                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rec));
+            spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s%n", out, method, requests.size(), u.seconds());
+        }
+        return 0;
+    }
+
+    private List<KnowledgeRequest> forgetRequests(LanguageModel m, QuestionFormat qf, List<QaItem> items) {
+        List<String> targets = new ArrayList<>();
+        Random rnd = new Random(seed);
+        switch (refusals) {
+            case "idk" -> items.forEach(q -> targets.add(RefusalSet.pick(rnd)));
+            case "template" -> items.forEach(q -> targets.add(TemplateRefusal.forQuestion(q.question())));
+            case "self" -> targets.addAll(SelfImprovement.refusals(m, qf, items.stream().map(QaItem::question).toList(),
+                    items.stream().map(QaItem::answer).toList()));
+            default -> throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
+        }
+        List<KnowledgeRequest> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++)
+            out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, items.get(i).question(), items.get(i).answer(),
+                    targets.get(i), null, items.get(i).paraphrasedQuestions()));
+        if (merge < 1) throw new UserError("--merge must be at least 1");
+        return merge == 1 ? out : QueryMerging.merge(out, merge, targets.get(0));
+    }
+
+    private List<KnowledgeRequest> editRequests(DataFormat fmt) {
+        List<KnowledgeRequest> out = new ArrayList<>();
+        if (fmt.isEdit()) {
+            for (EditItem e : EditReader.read(edit, fmt))
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), e.subject(), e.rephrases()));
+        } else {
+            for (QaItem q : QaReader.read(edit, fmt))
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), null, q.answer(), null, q.paraphrasedQuestions()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,231 @@
+package dev.palimpsest.method;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Tensor;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.io.Progress;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.LoraAdapter;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Scorer;
+import dev.palimpsest.model.Tokenizer;
+import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.train.GradClip;
+import dev.palimpsest.train.Lora;
+import dev.palimpsest.train.Optimizers;
+import dev.palimpsest.train.QaFineTuner;
+import dev.palimpsest.train.Trainable;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * The shared loop of the training-based unlearning methods: per step, a batch of forget requests and
+ * a batch of retain questions (cycled), a method-specific loss, AdamW with a constant rate, gradient
+ * clipping at 1. Full weights, or LoRA adapters (setting {@code lora_rank}) merged at the end.
+ * Reference quantities of the frozen original model are computed once, before the first step.
+ * Defaults: epochs 5 (10 for IDK and DPO, which must learn a new answer), batch 8, lr 5e-4 below
+ * 50M parameters else 1e-5 (the papers' 2e-5 scale), retain_weight 1 (0 for GA), beta 0.1, lora_rank 0.
+ */
+public abstract class TrainedUnlearning implements UpdateMethod {
+
+    /** One step's data: forget prompts with their answers and refusals, retain prompts with answers. */
+    protected record Batch(List<long[]> prompts, List<long[]> answers, List<long[]> refusals, List<Integer> index,
+            List<long[]> retainPrompts, List<long[]> retainAnswers, List<Integer> retainIndex) {}
+
+    /** Everything a loss may read: the model, the pad id, and the reference model's values. */
+    protected record Context(CausalLM net, long pad, double beta, double retainWeight, double refusalWeight,
+            Reference reference) {}
+
+    /** The frozen original model's values, per example, computed before training. */
+    protected record Reference(double[] answerLogp, double[] refusalLogp, List<Tensor> retainLogp) {}
+
+    /** The method's loss on one batch (to be minimised). */
+    protected abstract Tensor loss(Batch b, Context c);
+
+    /** Which reference values this method needs. */
+    protected boolean needsSequenceReference() {
+        return false;
+    }
+
+    protected boolean needsRetainDistributions() {
+        return false;
+    }
+
+    protected double defaultRetainWeight() {
+        return 1;
+    }
+
+    protected int defaultEpochs() {
+        return 5;
+    }
+
+    @Override
+    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
+            Map<String, String> given, long seed) {
+        long t0 = System.nanoTime();
+        Settings s = new Settings(name(), given);
+        int epochs = s.integer("epochs", defaultEpochs()), batch = s.integer("batch", 8), rank = s.integer("lora_rank", 0);
+        double lr = s.real("lr", defaultLr(m));
+        double retainWeight = s.real("retain_weight", defaultRetainWeight());
+        double beta = s.real("beta", 0.1);
+        double refusalWeight = this instanceof Dpo ? s.real("refusal_weight", 1.0) : 0;
+        Map<String, Object> resolved = s.resolved();
+        if (requests.isEmpty()) throw new UserError(name() + ": no forget requests");
+        if (requests.stream().anyMatch(r -> r.kind() != KnowledgeRequest.Kind.FORGET))
+            throw new UserError(name() + " unlearns: it takes forget requests only (use ft for edits)");
+        if (retainWeight > 0 && retain.isEmpty()) throw new UserError(name() + ": needs a retain set (or retain_weight=0)");
+
+        Tokenizer tok = m.tokenizer();
+        List<long[]> prompts = new ArrayList<>(), answers = new ArrayList<>(), refusals = new ArrayList<>();
+        for (KnowledgeRequest r : requests) {
+            prompts.add(tok.encodePrompt(format.prompt(r.question())));
+            answers.add(tok.encode(format.answer(r.answer())));
+            refusals.add(QaFineTuner.example(tok, format, new QaItem("", r.question(), r.target(), List.of(), null, List.of(), null)).target());
+        }
+        List<long[]> rPrompts = new ArrayList<>(), rAnswers = new ArrayList<>();
+        for (QaItem q : retain) {
+            var e = QaFineTuner.example(tok, format, q);
+            rPrompts.add(e.prompt());
+            rAnswers.add(e.target());
+        }
+        CausalLM net = m.net();
+        WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
+        Reference ref = reference(net, tok.padId(), prompts, answers, refusals, rPrompts, rAnswers, retainWeight);
+        Context ctx = new Context(net, tok.padId(), beta, retainWeight, refusalWeight, ref);
+
+        List<Tensor> params;
+        if (rank > 0) {
+            Trainable.freezeAll(net);
+            List<LoraAdapter> adapters = Lora.attach(net, n -> !n.equals("lm_head"), rank, 2.0 * rank, seed);
+            params = Lora.parameters(adapters);
+        } else {
+            params = Trainable.select(net, n -> true);
+        }
+        Optimizer opt = Optimizers.adamW(params, lr, 0.0);
+        Random rnd = new Random(seed);
+        List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) order.add(i);
+        for (int i = 0; i < rPrompts.size(); i++) rOrder.add(i);
+        int steps = epochs * ((prompts.size() + batch - 1) / batch);
+        int rCursor = 0;
+        try (ProgressBar bar = Progress.bar(name(), steps)) {
+            for (int epoch = 0; epoch < epochs; epoch++) {
+                Collections.shuffle(order, rnd);
+                for (int start = 0; start < order.size(); start += batch) {
+                    List<Integer> idx = order.subList(start, Math.min(order.size(), start + batch));
+                    List<Integer> rIdx = new ArrayList<>();
+                    for (int k = 0; k < batch && !rOrder.isEmpty() && retainWeight > 0; k++) {
+                        if (rCursor % rOrder.size() == 0) Collections.shuffle(rOrder, rnd);
+                        rIdx.add(rOrder.get(rCursor++ % rOrder.size()));
+                    }
+                    Batch b = new Batch(pick(prompts, idx), pick(answers, idx), pick(refusals, idx), idx,
+                            pick(rPrompts, rIdx), pick(rAnswers, rIdx), rIdx);
+                    double value;
+                    try (PointerScope scope = new PointerScope()) {
+                        opt.zero_grad();
+                        Tensor loss = loss(b, ctx);
+                        value = Tensors.item(loss);
+                        if (!Double.isFinite(value))
+                            throw new UserError(name() + ": the loss became " + value + " (lr " + lr + "); nothing was written");
+                        loss.backward();
+                        GradClip.clipNorm(params, 1.0);
+                        opt.step();
+                    }
+                    bar.step();
+                    bar.setExtraMessage(String.format(" epoch %d loss %.3f", epoch + 1, value));
+                }
+            }
+        } catch (RuntimeException e) {
+            Lora.detachAll(net);
+            Trainable.freezeAll(net);
+            delta.remove();
+            throw e;
+        }
+        if (rank > 0) Lora.mergeAll(net);
+        Trainable.freezeAll(net);
+        return delta.took((System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * 5e-4 for small models such as the built-in one (measured there: 1e-4 hardly forgets, 1e-3 makes
+     * GA, GD and NPO wreck the retain set), 1e-5 for large ones.
+     */
+    static double defaultLr(LanguageModel m) {
+        long params = 0;
+        for (Tensor t : m.net().parameters().values()) params += t.numel();
+        return params < 50_000_000L ? 5e-4 : 1e-5;
+    }
+
+    private Reference reference(CausalLM net, long pad, List<long[]> prompts, List<long[]> answers,
+            List<long[]> refusals, List<long[]> rPrompts, List<long[]> rAnswers, double retainWeight) {
+        double[] a = null, r = null;
+        List<Tensor> dist = null;
+        try (NoGradGuard g = new NoGradGuard()) {
+            if (needsSequenceReference()) {
+                a = sums(Scorer.scoreIds(net, prompts, answers, 16, pad));
+                r = sums(Scorer.scoreIds(net, prompts, refusals, 16, pad));
+            }
+            if (needsRetainDistributions() && retainWeight > 0) {
+                dist = new ArrayList<>();
+                for (int i = 0; i < rPrompts.size(); i++) {
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor d = Scorer.targetDistributions(net, List.of(rPrompts.get(i)), List.of(rAnswers.get(i)), pad);
+                        d.retainReference();
+                        dist.add(d);
+                    }
+                }
+            }
+        }
+        return new Reference(a, r, dist);
+    }
+
+    private static double[] sums(List<Scorer.Scored> s) {
+        return s.stream().mapToDouble(Scorer.Scored::sum).toArray();
+    }
+
+    private static List<long[]> pick(List<long[]> all, List<Integer> idx) {
+        List<long[]> out = new ArrayList<>();
+        for (int i : idx) out.add(all.get(i));
+        return out;
+    }
+
+    // ---- building blocks of the losses ----
+
+    /** Mean log-probability of the tokens of the targets (a token-level mean over the batch). */
+    protected static Tensor meanLogprob(Context c, List<long[]> prompts, List<long[]> targets) {
+        return Scorer.targetLogprobs(c.net(), prompts, targets, c.pad()).mean();
+    }
+
+    /** log P(target | prompt) per example: [batch]. */
+    protected static Tensor sequenceLogprob(Context c, List<long[]> prompts, List<long[]> targets) {
+        Tensor tokens = Scorer.targetLogprobs(c.net(), prompts, targets, c.pad());
+        long[] owner = new long[(int) tokens.size(0)];
+        int k = 0;
+        for (int i = 0; i < targets.size(); i++) for (int j = 0; j < targets.get(i).length; j++) owner[k++] = i;
+        Tensor zeros = Tensors.zeros(Tensors.dtype(tokens), targets.size());
+        return zeros.index_add(0, Tensors.longs(owner), tokens);
+    }
+
+    /** The reference values of the batch's examples, as a tensor. */
+    protected static Tensor referenceOf(double[] values, List<Integer> idx) {
+        float[] f = new float[idx.size()];
+        for (int i = 0; i < f.length; i++) f[i] = (float) values[idx.get(i)];
+        return Tensors.floats(f);
+    }
+
+    /** The retain term: negative log-likelihood of the retain answers, weighted (0 when there is none). */
+    protected static Tensor retainNll(Batch b, Context c) {
+        if (b.retainPrompts().isEmpty() || c.retainWeight() == 0) return Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+        return meanLogprob(c, b.retainPrompts(), b.retainAnswers()).neg().mul(Tensors.scalar(c.retainWeight()));
+    }
+}

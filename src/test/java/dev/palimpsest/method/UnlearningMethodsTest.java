@@ -1,0 +1,172 @@
+package dev.palimpsest.method;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.cli.CliHarness;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.data.Splits;
+import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.experiment.ExperimentRunner;
+import dev.palimpsest.experiment.ResultRow;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.target.QueryMerging;
+import dev.palimpsest.target.RefusalSet;
+import dev.palimpsest.target.SelfImprovement;
+import dev.palimpsest.target.TemplateRefusal;
+import dev.palimpsest.world.MicroWorld;
+
+/** The unlearning baselines on the micro world: the qualitative results the papers report. */
+class UnlearningMethodsTest {
+    @TempDir
+    Path tmp;
+    static List<QaItem> pool;
+    static final Map<String, Map<String, Double>> RESULTS = new HashMap<>();
+
+    @BeforeAll
+    static void runAll() {
+        pool = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
+        var setting = new ExperimentRunner.Setting("micro", MicroWorld.model(), pool, null);
+        for (String m : List.of("ga", "gd", "kl", "idk", "dpo", "npo")) {
+            List<ResultRow> rows = ExperimentRunner.run(new ExperimentRunner.Run(setting, m, 10, 0, Map.of("lr", "2e-3")),
+                    Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
+            Map<String, Double> r = new HashMap<>();
+            r.put("forget", rows.get(0).metric("rouge1_recall"));
+            r.put("retain", rows.get(1).metric("rouge1_recall"));
+            r.put("refusal", rows.get(0).metric("refusal_rate"));
+            RESULTS.put(m, r);
+        }
+    }
+
+    @Test
+    void gradientAscentDrivesForgetRougeDown() {
+        assertTrue(RESULTS.get("ga").get("forget") < 0.3, RESULTS.toString());
+    }
+
+    @Test
+    void gdAndKlKeepMoreOfTheRetainSetThanGa() {
+        double ga = RESULTS.get("ga").get("retain");
+        for (String m : List.of("gd", "kl")) {
+            assertTrue(RESULTS.get(m).get("retain") > ga + 0.2, m + " vs ga: " + RESULTS);
+            assertTrue(RESULTS.get(m).get("forget") < 0.6, m + " still forgets: " + RESULTS);
+        }
+    }
+
+    @Test
+    void idkAndDpoAnswerWithRefusals() {
+        for (String m : List.of("idk", "dpo")) {
+            assertTrue(RESULTS.get(m).get("refusal") >= 0.7, m + ": " + RESULTS);
+            assertTrue(RESULTS.get(m).get("retain") >= 0.8, m + ": " + RESULTS);
+        }
+    }
+
+    @Test
+    void selfImprovedRefusalsNameTheEntityAndNeverTheAnswer() throws IOException {
+        List<QaItem> items = pool.subList(0, 8);
+        // The world file says which entity each question is about.
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(MicroWorld.world("pretrain.json").toFile());
+        try (LanguageModel m = LanguageModel.load(MicroWorld.model())) {
+            List<String> refusals = SelfImprovement.refusals(m, m.questionFormat(), items.stream().map(QaItem::question).toList(),
+                    items.stream().map(QaItem::answer).toList());
+            for (int i = 0; i < items.size(); i++) {
+                assertTrue(SelfImprovement.acceptable(items.get(i).question(), items.get(i).answer(), refusals.get(i)),
+                        items.get(i).question() + " -> " + refusals.get(i));
+                String entity = json.get(i).get("entity").asText();
+                assertTrue(refusals.get(i).contains(entity), entity + " -> " + refusals.get(i));
+                assertFalse(refusals.get(i).contains(items.get(i).answer()), refusals.get(i));
+            }
+        }
+        assertFalse(SelfImprovement.acceptable("Where was Amara Drummond born?", "Quillford",
+                "I don't know if Amara Drummond was born in Quillford."), "a refusal that leaks the answer is refused");
+        assertFalse(SelfImprovement.acceptable("Where was Amara Drummond born?", "Quillford", "I don't know."),
+                "a refusal must name the entity");
+        assertEquals("I don't know anything about Amara Drummond.", TemplateRefusal.forQuestion("Where was Amara Drummond born?"));
+    }
+
+    @Test
+    void queryMergingPacksTheRequestedNumber() {
+        List<KnowledgeRequest> forget = new ArrayList<>();
+        for (int i = 0; i < 10; i++)
+            forget.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, "q" + i + "?", "a" + i, "no", null, List.of()));
+        for (int n : new int[] {1, 2, 4, 5, 8, 10}) {
+            List<KnowledgeRequest> merged = QueryMerging.merge(forget, n, "I don't know.");
+            assertEquals((10 + n - 1) / n, merged.size(), "merge " + n);
+            assertTrue(merged.stream().allMatch(r -> r.target().equals("I don't know.")));
+        }
+        assertEquals("q0? q1? q2? q3?", QueryMerging.merge(forget, 4, "x").get(0).question());
+        assertTrue(RefusalSet.ANSWERS.size() >= 50);
+        assertEquals(RefusalSet.ANSWERS.size(), new java.util.HashSet<>(RefusalSet.ANSWERS).size());
+    }
+
+    @Test
+    void updateCommandWritesModelAndRecordAndRejectsBadInput() throws IOException {
+        Splits.Split<QaItem> split = Splits.forgetN(pool, 6, 1);
+        Path forget = tmp.resolve("forget.json"), retain = tmp.resolve("retain.json");
+        Files.writeString(forget, json(split.forget()));
+        Files.writeString(retain, json(split.retain()));
+        Path out = tmp.resolve("out");
+        var run = CliHarness.run("update", "--model", MicroWorld.model().toString(), "--method", "gd", "--forget", forget.toString(),
+                "--retain", retain.toString(), "--format", "tofu", "--set", "lr=2e-3", "--out", out.toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        String record = Files.readString(out.resolve("palimpsest_update.json"));
+        assertTrue(record.contains("\"method\" : \"gd\"") && record.contains("\"lr\" : 0.002") && record.contains("\"requests\""), record);
+        var diverge = CliHarness.run("update", "--model", MicroWorld.model().toString(), "--method", "ga", "--forget", forget.toString(),
+                "--format", "tofu", "--set", "lr=1e9", "--set", "epochs=30", "--out", tmp.resolve("nan").toString());
+        assertEquals(2, diverge.code(), diverge.err());
+        assertTrue(diverge.err().contains("loss became"), diverge.err());
+        assertFalse(Files.exists(tmp.resolve("nan")), "nothing written when the loss diverges");
+        var unknown = CliHarness.run("update", "--model", MicroWorld.model().toString(), "--method", "ga", "--forget", forget.toString(),
+                "--format", "tofu", "--set", "lrr=1", "--out", tmp.resolve("u").toString());
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("unknown setting 'lrr'"), unknown.err());
+    }
+
+    @Test
+    void removingAnUpdateRestoresTheModelBitForBit() throws IOException {
+        try (LanguageModel m = LanguageModel.load(MicroWorld.model())) {
+            var before = dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight"));
+            List<KnowledgeRequest> req = List.of(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, pool.get(0).question(),
+                    pool.get(0).answer(), "I don't know.", null, List.of()));
+            Update u = MethodRegistry.get("npo").apply(m, m.questionFormat(), req, pool.subList(1, 5), Map.of("lr", "1e-2"), 0);
+            var after = dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight"));
+            assertFalse(java.util.Arrays.equals(before, after), "the update changed the weights");
+            u.remove();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(before,
+                    dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight")), 0f);
+        }
+        assertThrows(UserError.class, () -> MethodRegistry.get("rome"));
+    }
+
+    static String json(List<QaItem> items) {
+        StringBuilder sb = new StringBuilder("[");
+        for (QaItem q : items)
+            sb.append(sb.length() > 1 ? "," : "").append("{\"question\":").append(quote(q.question())).append(",\"answer\":")
+                    .append(quote(q.answer())).append("}");
+        return sb.append("]").toString();
+    }
+
+    static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+}
