@@ -13,6 +13,7 @@ public final class MethodRegistry {
     static {
         register(Untouched::new);
         register(FineTune::new);
+        register(FineTune::constrained);
         register(GradientAscent::new);
         register(GradientDifference::new);
         register(KlRetain::new);

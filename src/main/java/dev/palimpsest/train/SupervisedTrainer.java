@@ -42,6 +42,12 @@ public final class SupervisedTrainer {
     /** Trains {@code params} of {@code net}; returns the last epoch's mean loss. */
     public static double train(CausalLM net, List<Tensor> params, List<Example> data, Settings s, long pad, String task,
             EpochEnd epochEnd) {
+        return train(net, params, data, s, pad, task, epochEnd, null);
+    }
+
+    /** As above; {@code afterStep} runs after every optimizer step (e.g. to project weights back into a bound). */
+    public static double train(CausalLM net, List<Tensor> params, List<Example> data, Settings s, long pad, String task,
+            EpochEnd epochEnd, Runnable afterStep) {
         if (data.isEmpty()) throw new UserError("nothing to train on");
         Optimizer opt = Optimizers.adamW(params, s.lr(), s.weightDecay());
         int stepsPerEpoch = (data.size() + s.batchSize() - 1) / s.batchSize();
@@ -62,6 +68,7 @@ public final class SupervisedTrainer {
                     Optimizers.setLr(opt, lr(s.lr(), step, warmup, total));
                     List<Example> batch = order.subList(start, Math.min(order.size(), start + s.batchSize()));
                     double loss = step(net, params, opt, batch, s.clipNorm(), pad);
+                    if (afterStep != null) afterStep.run();
                     if (!Double.isFinite(loss))
                         throw new UserError(task + ": the loss became " + loss + " at step " + (step + 1)
                                 + "; lower the learning rate (now " + s.lr() + ")");

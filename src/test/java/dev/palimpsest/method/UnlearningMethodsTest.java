@@ -157,6 +157,36 @@ class UnlearningMethodsTest {
         assertThrows(UserError.class, () -> MethodRegistry.get("rome"));
     }
 
+    @Test
+    void constrainedFineTuningChangesOneLayerWithinItsBound() throws IOException {
+        try (LanguageModel m = LanguageModel.load(MicroWorld.model())) {
+            Map<String, float[]> before = new HashMap<>();
+            m.net().parameters().forEach((k, v) -> before.put(k, dev.palimpsest.tensor.Tensors.toFloats(v)));
+            List<KnowledgeRequest> req = new ArrayList<>();
+            List<long[]> prompts = new ArrayList<>(), targets = new ArrayList<>();
+            for (QaItem q : pool.subList(0, 4)) {
+                String refusal = TemplateRefusal.forQuestion(q.question());
+                req.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), refusal, null, List.of()));
+                prompts.add(m.tokenizer().encodePrompt(m.questionFormat().prompt(q.question())));
+                targets.add(m.tokenizer().encode(refusal));
+            }
+            double lpBefore = dev.palimpsest.model.Scorer.scoreIds(m.net(), prompts, targets, 8, m.tokenizer().padId())
+                    .stream().mapToDouble(dev.palimpsest.model.Scorer.Scored::sum).sum();
+            MethodRegistry.get("ft-l").apply(m, m.questionFormat(), req, List.of(), Map.of("layer", "1", "norm_bound", "0.01"), 0);
+            String layer = m.net().downProjection(1) + ".weight";
+            m.net().parameters().forEach((k, v) -> {
+                float[] now = dev.palimpsest.tensor.Tensors.toFloats(v), was = before.get(k);
+                double max = 0;
+                for (int i = 0; i < now.length; i++) max = Math.max(max, Math.abs(now[i] - was[i]));
+                if (k.equals(layer)) assertTrue(max > 1e-4 && max <= 0.01 + 1e-6, k + " moved " + max);
+                else assertEquals(0, max, 0, k + " must not change");
+            });
+            double lpAfter = dev.palimpsest.model.Scorer.scoreIds(m.net(), prompts, targets, 8, m.tokenizer().padId())
+                    .stream().mapToDouble(dev.palimpsest.model.Scorer.Scored::sum).sum();
+            assertTrue(lpAfter > lpBefore, "the refusals became likelier: " + lpBefore + " -> " + lpAfter);
+        }
+    }
+
     static String json(List<QaItem> items) {
         StringBuilder sb = new StringBuilder("[");
         for (QaItem q : items)
