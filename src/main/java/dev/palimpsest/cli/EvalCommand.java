@@ -16,6 +16,7 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.eval.ForgetQuality;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import picocli.CommandLine.Command;
@@ -66,6 +67,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model: locality (edit formats), perplexity of the answers (QA formats).")
     Path baseModel;
 
+    @Option(names = "--reference-model", paramLabel = "DIR",
+            description = "Model never trained on this data (TOFU's retain model): adds forget_quality, the KS-test p-value between the two models' truth ratios.")
+    Path referenceModel;
+
     @Option(names = "--json", description = "Print one JSON object with the means.")
     boolean json;
 
@@ -85,7 +90,9 @@ final class EvalCommand implements Callable<Integer> {
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));
                 try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
-                    summary = Evaluator.qa(m, base, QuestionFormat.of(m, template), items, opts).summary();
+                    Evaluator.QaResult result = Evaluator.qa(m, base, QuestionFormat.of(m, template), items, opts);
+                    summary = result.summary();
+                    if (referenceModel != null) summary.put("forget_quality", forgetQuality(result, items, opts));
                 }
             }
         }
@@ -96,6 +103,15 @@ final class EvalCommand implements Callable<Integer> {
             summary.forEach((k, v) -> out.printf("  %-22s %s%n", k, v instanceof Double d ? String.format("%.4f", d) : v));
         }
         return 0;
+    }
+
+    private double forgetQuality(Evaluator.QaResult result, List<QaItem> items, Evaluator.Options opts) {
+        double[] mine = result.truthRatios();
+        if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
+        try (LanguageModel ref = LanguageModel.load(referenceModel)) {
+            double[] theirs = Evaluator.qa(ref, QuestionFormat.of(ref, template), items, opts).truthRatios();
+            return ForgetQuality.pValue(mine, theirs);
+        }
     }
 
     private List<QaItem> selectQa(List<QaItem> items) {

@@ -34,6 +34,11 @@ public final class Evaluator {
             Double truthRatio, boolean refused, double namesEntities, double repetition, Double basePerplexity) {}
 
     public record QaResult(List<QaRow> rows) {
+        /** The truth ratios of the rows that have one, for TOFU's forget quality. */
+        public double[] truthRatios() {
+            return rows.stream().filter(r -> r.truthRatio() != null).mapToDouble(QaRow::truthRatio).toArray();
+        }
+
         public double mean(ToDoubleFunction<QaRow> f) {
             return rows.stream().mapToDouble(f).average().orElse(Double.NaN);
         }
@@ -52,6 +57,8 @@ public final class Evaluator {
             if (ratios.length > 0) {
                 m.put("truth_ratio", TruthRatio.retainStat(ratios));
                 m.put("truth_ratio_forget", TruthRatio.forgetStat(ratios));
+                m.put("model_utility", ForgetQuality.modelUtility(mean(QaRow::probability), mean(QaRow::rouge1Recall),
+                        TruthRatio.retainStat(ratios)));
             }
             m.put("refusal_rate", mean(r -> r.refused() ? 1 : 0));
             m.put("names_entities", mean(QaRow::namesEntities));

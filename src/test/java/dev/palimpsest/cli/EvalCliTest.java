@@ -81,6 +81,15 @@ class EvalCliTest {
             ppl += Math.exp(-s[0] / s[3]);
         }
         assertEquals(ppl / n, TinyModels.JSON.readTree(withBase.out()).get("base_perplexity").asDouble(), 1e-4);
+
+        // Forget quality of a model against itself: identical truth-ratio samples, KS p-value 1.
+        CliRun self = CliRun.of("eval", "--model", dir.toString(), "--data", data.toString(), "--format", "tofu",
+                "--prompt-template", "{question}", "--max-new-tokens", "3", "--reference-model", dir.toString(), "--json");
+        JsonNode fq = TinyModels.JSON.readTree(self.out());
+        assertEquals(1.0, fq.get("forget_quality").asDouble(), 1e-12);
+        double utility = 3 / (1 / fq.get("probability").asDouble() + 1 / fq.get("rouge1_recall").asDouble()
+                + 1 / fq.get("truth_ratio").asDouble());
+        if (fq.get("rouge1_recall").asDouble() > 0) assertEquals(utility, fq.get("model_utility").asDouble(), 1e-9);
     }
 
     /** {sum of log-probabilities, sum of 1/rank, hits in top 5, tokens} of a target under the reference. */
