@@ -43,7 +43,7 @@ final class UpdateCommand implements Callable<Integer> {
     @Mixin
     ModelOption model;
 
-    @Option(names = "--method", required = true, description = "none, ft, ga, gd, kl, idk, dpo, npo.")
+    @Option(names = "--method", required = true, description = "An update method; `palimpsest methods` lists them with their defaults.")
     String method;
 
     @Option(names = "--forget", paramLabel = "FILE", description = "QA file whose answers are to be forgotten.")
