@@ -217,9 +217,4 @@ public abstract class CausalLM {
         long b = q.size(0), t = q.size(2);
         return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
     }
-
-    /** Names of all parameters, for messages. */
-    protected List<String> names() {
-        return new ArrayList<>(params.keySet());
-    }
 }

@@ -121,9 +121,4 @@ public final class Checkpoint {
         index.set("weight_map", weightMap);
         Files.writeString(dir.resolve(INDEX), om.writerWithDefaultPrettyPrinter().writeValueAsString(index));
     }
-
-    /** Names in the directory's weight files, for messages and tests. */
-    public static Set<String> names(Path dir) {
-        return new LinkedHashSet<>(index(dir).keySet());
-    }
 }

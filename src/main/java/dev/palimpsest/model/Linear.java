@@ -52,21 +52,12 @@ public final class Linear {
         return bias;
     }
 
-    public boolean storedInOut() {
-        return storedInOut;
-    }
-
     public long inFeatures() {
         return weight.size(storedInOut ? 0 : 1);
     }
 
     public long outFeatures() {
         return weight.size(storedInOut ? 1 : 0);
-    }
-
-    /** The weight as an [out, in] matrix (a view for Conv1D). */
-    public Tensor weightOutIn() {
-        return storedInOut ? weight.t() : weight;
     }
 
     public LoraAdapter adapter() {

@@ -127,10 +127,6 @@ public final class Tokenizer implements AutoCloseable {
         return eosIds;
     }
 
-    public Long bosId() {
-        return bosId;
-    }
-
     public boolean addsBos() {
         return addBos;
     }

@@ -66,19 +66,10 @@ public final class Tensors {
         throw new IllegalStateException("unknown scalar type " + v);
     }
 
-    public static boolean isFloating(Tensor t) {
-        ScalarType s = dtype(t);
-        return s == ScalarType.Float || s == ScalarType.Double || s == ScalarType.Half || s == ScalarType.BFloat16;
-    }
-
     public static long[] shape(Tensor t) {
         long[] s = new long[(int) t.dim()];
         for (int i = 0; i < s.length; i++) s[i] = t.size(i);
         return s;
-    }
-
-    public static String shapeString(long[] shape) {
-        return Arrays.toString(shape);
     }
 
     /** Copies any CPU tensor into a Java array of floats (row-major). */
@@ -120,12 +111,8 @@ public final class Tensors {
         return v;
     }
 
-    public static TensorVector vector(Tensor... tensors) {
-        return vector(Arrays.asList(tensors));
-    }
-
     public static Tensor cat(long dim, Tensor... tensors) {
-        return torch.cat(vector(tensors), dim);
+        return torch.cat(vector(Arrays.asList(tensors)), dim);
     }
 
     public static Tensor cat(long dim, List<Tensor> tensors) {

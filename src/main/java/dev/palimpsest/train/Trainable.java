@@ -32,12 +32,4 @@ public final class Trainable {
     public static void freezeAll(CausalLM net) {
         for (Tensor t : net.parameters().values()) t.set_requires_grad(false);
     }
-
-    /** Drops accumulated gradients. */
-    public static void zeroGrad(List<Tensor> params) {
-        for (Tensor p : params) {
-            Tensor g = p.grad();
-            if (g.defined()) g.zero_();
-        }
-    }
 }
