@@ -10,8 +10,8 @@ import dev.palimpsest.tensor.Tensors;
  * L = −log σ(β [(log π(refusal) − log π_ref(refusal)) − (log π(answer) − log π_ref(answer))])
  *     + r·NLL(refusal) + w·NLL_retain, β = 0.1, sequence log-probabilities.
  * The refusal term (r = {@code refusal_weight}, default 1; 0 gives plain DPO) is our choice: measured on
- * the built-in model, plain DPO pushes the answer down without ever producing the refusal (0 of 40
- * answers refused at any learning rate), because lowering the rejected answer alone satisfies the loss.
+ * the built-in model, plain DPO pushes the answer down without producing the refusal (at most 1 of 40
+ * answers refused at lr 5e-4, 2e-3 and 5e-3), because lowering the rejected answer alone satisfies the loss.
  */
 public final class Dpo extends TrainedUnlearning {
     @Override
