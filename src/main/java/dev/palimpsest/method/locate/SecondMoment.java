@@ -1,0 +1,137 @@
+package dev.palimpsest.method.locate;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.Progress;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.DType;
+import dev.palimpsest.model.ForwardInput;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.PaddedBatch;
+import dev.palimpsest.model.SafeTensorsFile;
+import dev.palimpsest.model.SafeTensorsWriter;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.model.SiteHooks;
+import dev.palimpsest.tensor.Tensors;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * The second moment C = E[k kᵀ] of a layer's MLP keys (the down-projection's inputs) over the tokens
+ * of a text corpus: the statistic ROME, MEMIT and AlphaEdit use to keep an edit from disturbing other
+ * keys. Streamed in batches (memory: one F×F accumulator in fp64 plus one batch of activations) with
+ * a progress bar, and cached on disk keyed by the model's weights, the layer, the corpus and the
+ * number of tokens.
+ */
+public final class SecondMoment {
+    private SecondMoment() {}
+
+    /** C over at most {@code maxTokens} tokens of the corpus lines (each line a sequence, cut at {@code maxLen} tokens). */
+    public static Tensor compute(LanguageModel m, int layer, List<String> lines, int maxTokens, int batchSize, int maxLen) {
+        CausalLM net = m.net();
+        long f = net.linear(net.downProjection(layer)).inFeatures();
+        Tensor sum = Tensors.zeros(ScalarType.Double, f, f);
+        sum.retainReference();
+        long tokens = 0;
+        List<long[]> seqs = new ArrayList<>();
+        for (String line : lines) {
+            long[] ids = m.tokenizer().encodePrompt(line);
+            if (ids.length == 0) continue;
+            seqs.add(ids.length > maxLen ? java.util.Arrays.copyOf(ids, maxLen) : ids);
+        }
+        try (ProgressBar bar = Progress.bar("second moment, layer " + layer, Math.min(maxTokens, total(seqs)));
+                NoGradGuard g = new NoGradGuard()) {
+            for (int start = 0; start < seqs.size() && tokens < maxTokens; start += batchSize) {
+                List<long[]> batch = seqs.subList(start, Math.min(seqs.size(), start + batchSize));
+                try (PointerScope scope = new PointerScope()) {
+                    List<Tensor> keys = new ArrayList<>();
+                    SiteHooks.Handle h = net.sites().record(layer, Site.MLP_KEY, keys);
+                    try {
+                        net.hidden(ForwardInput.of(PaddedBatch.right(batch, m.tokenizer().padId()).ids()), null);
+                    } finally {
+                        h.close();
+                    }
+                    Tensor k = realTokens(keys.get(0), batch, maxTokens - tokens).toType(ScalarType.Double);
+                    sum.add_(k.t().matmul(k));
+                    tokens += k.size(0);
+                    bar.stepTo(tokens);
+                }
+            }
+        }
+        if (tokens == 0) throw new dev.palimpsest.UserError("the corpus for the second-moment statistics has no tokens");
+        Tensor c = sum.div(Tensors.scalar((double) tokens)).toType(ScalarType.Float);
+        sum.releaseReference();
+        return c;
+    }
+
+    /** The keys of the real (unpadded) tokens of a right-padded batch, at most {@code limit} of them: [n, F]. */
+    private static Tensor realTokens(Tensor keys, List<long[]> batch, long limit) {
+        List<Long> rows = new ArrayList<>(), pos = new ArrayList<>();
+        for (int b = 0; b < batch.size() && rows.size() < limit; b++)
+            for (int t = 0; t < batch.get(b).length && rows.size() < limit; t++) {
+                rows.add((long) b);
+                pos.add((long) t);
+            }
+        return dev.palimpsest.model.TokenPositions.gather(keys, rows.stream().mapToLong(Long::longValue).toArray(),
+                pos.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private static long total(List<long[]> seqs) {
+        long n = 0;
+        for (long[] s : seqs) n += s.length;
+        return n;
+    }
+
+    /**
+     * C from the cache, or computed and cached: {@code cacheDir/<model fingerprint>/layer<L>-<corpus hash>-<tokens>.safetensors}.
+     */
+    public static Tensor cached(LanguageModel m, int layer, List<String> lines, int maxTokens, Path cacheDir) throws IOException {
+        String corpus = sha256(String.join("\n", lines).getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+        Path file = cacheDir.resolve(fingerprint(m.net())).resolve("layer" + layer + "-" + corpus + "-" + maxTokens + ".safetensors");
+        if (Files.isRegularFile(file)) return SafeTensorsFile.open(file).load("mom2", true);
+        Tensor c = compute(m, layer, lines, maxTokens, 16, 256);
+        Files.createDirectories(file.getParent());
+        AtomicFiles.writeFile(file, tmp -> SafeTensorsWriter.write(tmp, Map.of("mom2", c), DType.F32, Map.of("format", "pt")));
+        return c;
+    }
+
+    /** A hash of every weight's bytes-level summary (shape, sum, sum of squares): changes when any weight changes. */
+    public static String fingerprint(CausalLM net) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, Tensor> e : net.parameters().entrySet()) {
+                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+                Tensor t = e.getValue().toType(ScalarType.Double);
+                ByteBuffer b = ByteBuffer.allocate(24);
+                b.putLong(t.numel()).putDouble(Tensors.item(t.sum())).putDouble(Tensors.item(t.mul(t).sum()));
+                md.update(b.array());
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 20);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
