@@ -60,8 +60,10 @@ public final class DefaultModel {
     public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,
             double seconds, double finalLoss) {}
 
-    /** The cache root: $PALIMPSEST_HOME, else ~/.cache/palimpsest. */
+    /** The cache root: the system property palimpsest.home (the tests set it), $PALIMPSEST_HOME, else ~/.cache/palimpsest. */
     public static Path cacheRoot() {
+        String prop = System.getProperty("palimpsest.home");
+        if (prop != null && !prop.isBlank()) return Path.of(prop);
         String home = System.getenv("PALIMPSEST_HOME");
         return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "palimpsest");
     }
