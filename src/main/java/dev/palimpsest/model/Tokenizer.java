@@ -119,6 +119,11 @@ public final class Tokenizer implements AutoCloseable {
         return hf.decode(ids, true);
     }
 
+    /** One token's text, special tokens included (for tables and plots). */
+    public String tokenText(long id) {
+        return hf.decode(new long[] {id}, false);
+    }
+
     public boolean isEos(long id) {
         return eosIds.contains(id);
     }

@@ -1,0 +1,73 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
+
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.method.locate.CausalTrace;
+import dev.palimpsest.model.LanguageModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "trace", mixinStandardHelpOptions = true,
+        description = {"Causal tracing: corrupt the subject's embeddings, restore one hidden state (layer x token) at a time,",
+                "and show how much of the answer's probability each restores, as a table and a PNG heat map."})
+final class TraceCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Mixin
+    PromptOptions prompt;
+
+    @Option(names = "--subject", required = true, description = "The words of the prompt the fact is about.")
+    String subject;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "PNG heat map (default trace.png).", defaultValue = "trace.png")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        var o = spec.commandLine().getOut();
+        try (LanguageModel m = model.load()) {
+            CausalTrace.Result r = CausalTrace.trace(m, prompt.text(m), subject, seed);
+            o.printf("answer %s: p = %.4f clean, %.4f with the subject corrupted%n", ScoreCommand.quote(r.answer()), r.clean(), r.corrupted());
+            o.printf("%-18s", "token \\ layer");
+            for (int l = 0; l < r.restored().length; l++) o.printf("%8d", l);
+            o.println();
+            for (int t = 0; t < r.tokens().size(); t++) {
+                o.printf("%-18s", ScoreCommand.quote(r.tokens().get(t)));
+                for (int l = 0; l < r.restored().length; l++) o.printf("%8.3f", r.effect(l, t));
+                o.println();
+            }
+            int layers = r.restored().length, tokens = r.tokens().size();
+            java.util.List<Integer> x = new java.util.ArrayList<>();
+            java.util.List<String> y = new java.util.ArrayList<>();
+            java.util.List<Number[]> z = new java.util.ArrayList<>();
+            for (int l = 0; l < layers; l++) x.add(l);
+            for (int t = 0; t < tokens; t++) y.add(t + " " + r.tokens().get(t).replace("\n", "\\n"));
+            for (int l = 0; l < layers; l++)
+                for (int t = 0; t < tokens; t++) z.add(new Number[] {l, t, r.effect(l, t)});
+            HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * layers).height(120 + 22 * tokens)
+                    .title("restored p(" + r.answer().strip() + ") − corrupted").xAxisTitle("layer").yAxisTitle("token").build();
+            chart.getStyler().setYAxisTicksVisible(true);
+            chart.addSeries("effect", x, y, z);
+            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+            AtomicFiles.writeFile(out, tmp -> java.nio.file.Files.write(tmp, png));
+            o.println("heat map: " + out.toAbsolutePath());
+        }
+        return 0;
+    }
+}
