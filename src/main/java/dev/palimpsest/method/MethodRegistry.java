@@ -20,6 +20,7 @@ public final class MethodRegistry {
         register(IdkTuning::new);
         register(Dpo::new);
         register(Npo::new);
+        register(dev.palimpsest.method.locate.Rome::new);
     }
 
     private MethodRegistry() {}

@@ -47,6 +47,13 @@ public final class Settings {
         return v;
     }
 
+    public String text(String key, String fallback) {
+        used.add(key);
+        String v = given.getOrDefault(key, fallback);
+        if (v != null) resolved.put(key, v);
+        return v;
+    }
+
     /** The settings as used; fails on keys the method does not know. */
     public Map<String, Object> resolved() {
         for (String k : given.keySet())

@@ -52,6 +52,11 @@ public final class Linear {
         return bias;
     }
 
+    /** True for GPT-2's Conv1D layout, weight stored [in, out]. */
+    public boolean storedInOut() {
+        return storedInOut;
+    }
+
     public long inFeatures() {
         return weight.size(storedInOut ? 0 : 1);
     }

@@ -54,7 +54,7 @@ public final class DefaultModel {
 
     public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01);
     /** Small enough to build inside a unit test in seconds. */
-    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 2, 2, 160, 60, 16, 1e-2, 0.0);
+    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0);
 
     /** What a build measured (ROUGE-1 recall of greedy answers; share of answers that refuse). */
     public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,

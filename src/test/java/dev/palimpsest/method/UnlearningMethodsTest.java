@@ -154,7 +154,7 @@ class UnlearningMethodsTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(before,
                     dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight")), 0f);
         }
-        assertThrows(UserError.class, () -> MethodRegistry.get("rome"));
+        assertThrows(UserError.class, () -> MethodRegistry.get("memit"));
     }
 
     @Test
