@@ -18,7 +18,6 @@ import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.eval.ForgetQuality;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.QuestionFormat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -61,8 +60,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--hit-top", defaultValue = "100", description = "m of the top-m hit ratio (default ${DEFAULT-VALUE}).")
     int hitTop;
 
-    @Option(names = "--prompt-template", description = "Question template with {question}; wins over the model's chat template.")
-    String template;
+    @Mixin
+    TemplateOption template;
 
     @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model: locality (edit formats), perplexity of the answers (QA formats).")
     Path baseModel;
@@ -90,7 +89,7 @@ final class EvalCommand implements Callable<Integer> {
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));
                 try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
-                    Evaluator.QaResult result = Evaluator.qa(m, base, QuestionFormat.of(m, template), items, opts);
+                    Evaluator.QaResult result = Evaluator.qa(m, base, template.format(m), items, opts);
                     summary = result.summary();
                     if (referenceModel != null) summary.put("forget_quality", forgetQuality(result, items, opts));
                 }
@@ -109,7 +108,7 @@ final class EvalCommand implements Callable<Integer> {
         double[] mine = result.truthRatios();
         if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
         try (LanguageModel ref = LanguageModel.load(referenceModel)) {
-            double[] theirs = Evaluator.qa(ref, QuestionFormat.of(ref, template), items, opts).truthRatios();
+            double[] theirs = Evaluator.qa(ref, template.format(ref), items, opts).truthRatios();
             return ForgetQuality.pValue(mine, theirs);
         }
     }

@@ -14,7 +14,6 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.train.QaFineTuner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,8 +68,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--lora-alpha", defaultValue = "32", description = "LoRA alpha (default ${DEFAULT-VALUE}).")
     double loraAlpha;
 
-    @Option(names = "--prompt-template", description = "Question template with {question}; overrides the model's chat template.")
-    String template;
+    @Mixin
+    TemplateOption template;
 
     @Option(names = "--seed", defaultValue = "0")
     long seed;
@@ -84,7 +83,7 @@ final class FinetuneCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         try (LanguageModel m = model.load()) {
             double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);
-            QaFineTuner.Result r = QaFineTuner.run(m, QuestionFormat.of(m, template), items, rehearse,
+            QaFineTuner.Result r = QaFineTuner.run(m, template.format(m), items, rehearse,
                     new QaFineTuner.Settings(epochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
                     spec.commandLine().getErr());
             m.save(this.out);

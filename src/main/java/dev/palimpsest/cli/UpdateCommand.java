@@ -68,8 +68,8 @@ final class UpdateCommand implements Callable<Integer> {
     @Option(names = "--merge", defaultValue = "1", description = "Query merging: pack this many forget questions into one request (default ${DEFAULT-VALUE}).")
     int merge;
 
-    @Option(names = "--prompt-template", description = "Question template with {question}; wins over the model's chat template.")
-    String template;
+    @Mixin
+    TemplateOption template;
 
     @Option(names = "--out", required = true, paramLabel = "DIR")
     Path out;
@@ -83,7 +83,7 @@ final class UpdateCommand implements Callable<Integer> {
         DataFormat fmt = DataFormat.parse(format);
         long t0 = System.nanoTime();
         try (LanguageModel m = model.load()) {
-            QuestionFormat qf = QuestionFormat.of(m, template);
+            QuestionFormat qf = template.format(m);
             List<KnowledgeRequest> requests = new ArrayList<>();
             if (forget != null) requests.addAll(forgetRequests(m, qf, QaReader.read(forget, fmt)));
             if (edit != null) requests.addAll(editRequests(fmt));

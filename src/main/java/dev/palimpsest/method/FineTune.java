@@ -65,7 +65,7 @@ public final class FineTune implements UpdateMethod {
         WeightDelta delta = WeightDelta.before(name(), resolved, m.net(), names);
         List<SupervisedTrainer.Example> data = new ArrayList<>();
         for (KnowledgeRequest r : requests)
-            data.add(QaFineTuner.example(m.tokenizer(), format, new QaItem("", r.question(), r.target(), List.of(), null, List.of(), null)));
+            data.add(QaFineTuner.example(m.tokenizer(), format, r.question(), r.target()));
         List<Tensor> params = Trainable.select(m.net(), n -> target == null || n.equals(target));
         Runnable project = null;
         if (constrained) {

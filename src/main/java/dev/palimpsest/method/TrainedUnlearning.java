@@ -90,11 +90,11 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         for (KnowledgeRequest r : requests) {
             prompts.add(tok.encodePrompt(format.prompt(r.question())));
             answers.add(tok.encode(format.answer(r.answer())));
-            refusals.add(QaFineTuner.example(tok, format, new QaItem("", r.question(), r.target(), List.of(), null, List.of(), null)).target());
+            refusals.add(QaFineTuner.answerIds(tok, format, r.target()));
         }
         List<long[]> rPrompts = new ArrayList<>(), rAnswers = new ArrayList<>();
         for (QaItem q : retain) {
-            var e = QaFineTuner.example(tok, format, q);
+            var e = QaFineTuner.example(tok, format, q.question(), q.answer());
             rPrompts.add(e.prompt());
             rAnswers.add(e.target());
         }

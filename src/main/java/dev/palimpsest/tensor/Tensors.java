@@ -81,10 +81,6 @@ public final class Tensors {
         return out;
     }
 
-    public static double[] toDoubles(Tensor t) {
-        return toDoublesExact(t);
-    }
-
     /** Copies a tensor into doubles without passing through fp32. */
     public static double[] toDoublesExact(Tensor t) {
         Tensor c = t.detach().toType(ScalarType.Double).contiguous();

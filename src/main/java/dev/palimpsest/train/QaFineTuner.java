@@ -48,8 +48,8 @@ public final class QaFineTuner {
         long t0 = System.nanoTime();
         Tokenizer tok = m.tokenizer();
         List<SupervisedTrainer.Example> data = new ArrayList<>();
-        for (QaItem q : items) data.add(example(tok, format, q));
-        for (QaItem q : replay) data.add(example(tok, format, q));
+        for (QaItem q : items) data.add(example(tok, format, q.question(), q.answer()));
+        for (QaItem q : replay) data.add(example(tok, format, q.question(), q.answer()));
         int longest = 0;
         for (QaItem q : items) longest = Math.max(longest, tok.encode(format.answer(q.answer())).length);
         List<QaItem> probe = new ArrayList<>(items);
@@ -81,13 +81,17 @@ public final class QaFineTuner {
         return new Result(epochs[0], rouge[0], loss, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** question → answer followed by the first EOS token (when the tokenizer has one). */
-    public static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, QaItem q) {
-        long[] answer = tok.encode(format.answer(q.answer()));
-        if (!tok.eosIds().isEmpty()) {
-            answer = java.util.Arrays.copyOf(answer, answer.length + 1);
-            answer[answer.length - 1] = tok.eosIds().iterator().next();
-        }
-        return new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(q.question())), answer);
+    /** The ids of an answer as a model is taught to give it: the answer, then the first EOS token (if any). */
+    public static long[] answerIds(Tokenizer tok, QuestionFormat format, String answer) {
+        long[] ids = tok.encode(format.answer(answer));
+        if (tok.eosIds().isEmpty()) return ids;
+        long[] out = java.util.Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = tok.eosIds().iterator().next();
+        return out;
+    }
+
+    /** question → answer followed by the first EOS token. */
+    public static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, String question, String answer) {
+        return new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(question)), answerIds(tok, format, answer));
     }
 }

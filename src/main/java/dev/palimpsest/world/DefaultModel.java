@@ -163,13 +163,13 @@ public final class DefaultModel {
      */
     static List<SupervisedTrainer.Example> examples(World world, LanguageModel m) {
         Tokenizer tok = m.tokenizer();
-        long end = tok.specialId(END), pad = tok.specialId(PAD);
+        long pad = tok.specialId(PAD);
         QuestionFormat format = m.questionFormat();
         List<SupervisedTrainer.Example> out = new ArrayList<>();
         List<Fact> taught = new ArrayList<>(world.pretrain());
         taught.addAll(world.unseen());
         for (Fact f : taught) {
-            long[] answer = append(tok.encode(format.answer(f.answer())), end);
+            long[] answer = QaFineTuner.answerIds(tok, format, f.answer()); // ends with <|im_end|>, the first EOS
             List<String> forms = new ArrayList<>(List.of(f.question()));
             forms.addAll(f.paraphrases());
             for (String q : forms)

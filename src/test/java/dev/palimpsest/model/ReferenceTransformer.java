@@ -19,7 +19,7 @@ public final class ReferenceTransformer {
 
     public ReferenceTransformer(ModelConfig config, Map<String, Tensor> params) {
         this.c = config;
-        params.forEach((k, v) -> w.put(k, Tensors.toDoubles(v)));
+        params.forEach((k, v) -> w.put(k, Tensors.toDoublesExact(v)));
     }
 
     /** Logits [tokens][vocab] for one unpadded sequence whose first token has position {@code start}. */

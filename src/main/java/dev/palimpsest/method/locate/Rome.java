@@ -33,6 +33,7 @@ import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.world.DefaultModel;
 import dev.palimpsest.world.WorldGenerator;
 
@@ -142,12 +143,7 @@ public final class Rome implements UpdateMethod {
             Tokenizer tok = m.tokenizer();
             pad = tok.padId();
             String prompt = format.prompt(r.question());
-            long[] t = tok.encode(format.answer(r.target()));
-            if (!tok.eosIds().isEmpty()) {
-                t = java.util.Arrays.copyOf(t, t.length + 1);
-                t[t.length - 1] = tok.eosIds().iterator().next();
-            }
-            target = t;
+            target = QaFineTuner.answerIds(tok, format, r.target());
             for (String p : prefixes) {
                 String full = p + prompt;
                 long[] ids = tok.encodePrompt(full);
