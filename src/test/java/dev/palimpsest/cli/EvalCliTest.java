@@ -144,8 +144,17 @@ class EvalCliTest {
         assertEquals(rel[2] > 0 && rel[1] == 1 ? 1.0 : 0.0, s.get("reliability").asDouble(), 0);
         CliRun vs = CliRun.of("eval", "--model", a.toString(), "--data", data.toString(), "--format", "counterfact",
                 "--base-model", b.toString(), "--json");
-        double locality = TinyModels.JSON.readTree(vs.out()).get("locality").asDouble();
-        assertTrue(locality >= 0 && locality <= 1);
+        // Locality against another model: does each model's top token for "mat" after the locality prompt agree?
+        long[] loc = concat(new long[] {1}, TinyModels.ids("a cat sat on the"));
+        ReferenceTransformer refOther = new ReferenceTransformer(other.config(), other.parameters());
+        boolean same = argmax(ref.logits(loc)[loc.length - 1]) == argmax(refOther.logits(loc)[loc.length - 1]);
+        assertEquals(same ? 1.0 : 0.0, TinyModels.JSON.readTree(vs.out()).get("locality").asDouble(), 0);
+    }
+
+    static int argmax(double[] row) {
+        int best = 0;
+        for (int v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+        return best;
     }
 
     static long[] concat(long[] a, long[] b) {

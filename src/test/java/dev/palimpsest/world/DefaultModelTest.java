@@ -56,8 +56,11 @@ class DefaultModelTest {
             List<QaItem> unseen = QaReader.read(folder.resolve("world/unseen.json"), DataFormat.WORLD);
             List<String> refusals = Answers.greedy(m, m.questionFormat(), unseen.stream().map(QaItem::question).toList(), 24, 16);
             assertTrue(Answers.refusalRate(refusals) >= 0.9, refusals.toString());
-            assertTrue(refusals.get(0).contains(unseen.get(0).question().replaceAll(".* (\\S+ \\S+)\\?$", "$1"))
-                    || refusals.stream().anyMatch(r -> r.contains("I don't know")), "refusals name the entity");
+            // The world file says which entity each question is about; the refusals name it.
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(folder.resolve("world/unseen.json").toFile());
+            int named = 0;
+            for (int i = 0; i < refusals.size(); i++) if (refusals.get(i).contains(json.get(i).get("entity").asText())) named++;
+            assertTrue(named >= 0.9 * refusals.size(), named + " of " + refusals.size() + " refusals name their entity");
         }
     }
 
