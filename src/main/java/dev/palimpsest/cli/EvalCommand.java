@@ -84,7 +84,7 @@ final class EvalCommand implements Callable<Integer> {
             if (fmt.isEdit()) {
                 List<EditItem> items = select(EditReader.read(data, fmt));
                 try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
-                    summary = Evaluator.edits(m, base, items, opts).summary();
+                    summary = Evaluator.edits(m, base, template.format(m), items, opts).summary();
                 }
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));

@@ -38,8 +38,9 @@ final class ExperimentCommand implements Callable<Integer> {
         for (String m : c.methods())
             for (int n : c.sizes())
                 for (long seed : c.seeds())
-                    rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(c.setting(), m, n, seed,
-                            c.settings().getOrDefault(m, Map.of())), opts, err));
+                    for (int merge : c.merges())
+                        rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(c.setting(), m, n, seed,
+                                c.settings().getOrDefault(m, Map.of()), merge), opts, err));
         spec.commandLine().getOut().println(Report.write(rows, out, c.title()));
         spec.commandLine().getOut().println("report in " + out.toAbsolutePath());
         return 0;

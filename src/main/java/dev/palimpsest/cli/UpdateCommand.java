@@ -122,7 +122,8 @@ final class UpdateCommand implements Callable<Integer> {
             out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, items.get(i).question(), items.get(i).answer(),
                     targets.get(i), null, items.get(i).paraphrasedQuestions()));
         if (merge < 1) throw new UserError("--merge must be at least 1");
-        return merge == 1 ? out : QueryMerging.merge(out, merge, targets.get(0));
+        // Template refusals name the merged question's entities; the other kinds reuse the first refusal.
+        return QueryMerging.merge(out, merge, refusals.equals("template") ? TemplateRefusal::forQuestion : q -> targets.get(0));
     }
 
     private List<KnowledgeRequest> editRequests(DataFormat fmt) {

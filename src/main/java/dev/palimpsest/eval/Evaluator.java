@@ -155,25 +155,26 @@ public final class Evaluator {
     }
 
     /**
-     * Edit metrics. Prompts are used as written and targets follow after a space (the editing
-     * benchmarks' convention). Locality is measured only against a base model.
+     * Edit metrics, with the prompts put to the model in {@code format} — the same format the update used (for
+     * the editing benchmarks' raw prompts on a base model, the template "{question}"). Reliability and
+     * generalization: teacher-forced top-1 accuracy of the target's tokens; locality: share of the locality
+     * answer's tokens where the top prediction is the base model's. Locality is measured only against a base model.
      */
-    public static EditResult edits(LanguageModel m, LanguageModel base, List<EditItem> items, Options o) {
+    public static EditResult edits(LanguageModel m, LanguageModel base, QuestionFormat format, List<EditItem> items, Options o) {
         Tokenizer tok = m.tokenizer();
-        QuestionFormat raw = new QuestionFormat(null, "{question}");
         List<long[]> rp = new ArrayList<>(), rt = new ArrayList<>(), gp = new ArrayList<>(), gt = new ArrayList<>(),
                 lp = new ArrayList<>(), lt = new ArrayList<>();
         for (EditItem e : items) {
-            long[] target = tok.encode(raw.answer(e.target()));
-            rp.add(tok.encodePrompt(e.prompt()));
+            long[] target = tok.encode(format.answer(e.target()));
+            rp.add(tok.encodePrompt(format.prompt(e.prompt())));
             rt.add(target);
             for (String r : e.rephrases()) {
-                gp.add(tok.encodePrompt(r));
+                gp.add(tok.encodePrompt(format.prompt(r)));
                 gt.add(target);
             }
             for (int j = 0; j < e.localityPrompts().size(); j++) {
-                lp.add(tok.encodePrompt(e.localityPrompts().get(j)));
-                lt.add(tok.encode(raw.answer(e.localityAnswers().get(j))));
+                lp.add(tok.encodePrompt(format.prompt(e.localityPrompts().get(j))));
+                lt.add(tok.encode(format.answer(e.localityAnswers().get(j))));
             }
         }
         double reliability = meanAccuracy(Scorer.scoreIds(m.net(), rp, rt, o.batchSize(), tok.padId()));

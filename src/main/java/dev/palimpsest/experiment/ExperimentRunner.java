@@ -14,6 +14,7 @@ import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.target.QueryMerging;
 import dev.palimpsest.target.TemplateRefusal;
 
 /**
@@ -28,7 +29,17 @@ public final class ExperimentRunner {
     /** A model and the knowledge it holds: the pool a forget set is drawn from, and unrelated facts (or null). */
     public record Setting(String name, Path model, List<QaItem> pool, List<QaItem> factual) {}
 
-    public record Run(Setting setting, String method, int forgetSize, long seed, Map<String, String> settings) {}
+    /** {@code merge}: query merging, this many forget questions per request (1 = none). */
+    public record Run(Setting setting, String method, int forgetSize, long seed, Map<String, String> settings, int merge) {
+        public Run(Setting setting, String method, int forgetSize, long seed, Map<String, String> settings) {
+            this(setting, method, forgetSize, seed, settings, 1);
+        }
+
+        /** The method as the report names it: "rome merge 5" when queries are merged. */
+        public String label() {
+            return merge == 1 ? method : method + " merge " + merge;
+        }
+    }
 
     /** Retain and factual sets are measured on at most this many items (a seeded sample), to keep runs short. */
     public static final int EVAL_CAP = 100;
@@ -40,6 +51,7 @@ public final class ExperimentRunner {
         for (QaItem q : split.forget())
             requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(),
                     TemplateRefusal.forQuestion(q.question()), null, q.paraphrasedQuestions()));
+        requests = QueryMerging.merge(requests, r.merge(), TemplateRefusal::forQuestion);
         List<ResultRow> rows = new ArrayList<>();
         try (LanguageModel m = LanguageModel.load(r.setting().model())) {
             QuestionFormat format = m.questionFormat();
@@ -52,11 +64,11 @@ public final class ExperimentRunner {
             for (Map.Entry<String, List<QaItem>> e : sets.entrySet()) {
                 if (e.getValue().isEmpty()) continue;
                 Map<String, Object> metrics = Evaluator.qa(m, format, e.getValue(), opts).summary();
-                rows.add(new ResultRow(r.setting().name(), r.method(), r.forgetSize(), r.seed(), e.getKey(), metrics,
+                rows.add(new ResultRow(r.setting().name(), r.label(), r.forgetSize(), r.seed(), e.getKey(), metrics,
                         u.seconds()));
             }
             log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s)%n",
-                    r.setting().name(), r.method(), r.forgetSize(), rows.get(0).metric("rouge1_recall"),
+                    r.setting().name(), r.label(), r.forgetSize(), rows.get(0).metric("rouge1_recall"),
                     rows.get(1).metric("rouge1_recall"), u.seconds());
         }
         return rows;

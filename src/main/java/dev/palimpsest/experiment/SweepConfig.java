@@ -26,13 +26,13 @@ import dev.palimpsest.world.DefaultModel;
  * {"title": "…", "model": "default" | "default-finetuned" | "path/to/model",
  *  "data": "default:pretrain" | "path.json", "format": "world",
  *  "factual": "default:pretrain", "factual_format": "world",          (optional)
- *  "methods": ["none", "ft"], "forget_sizes": [10, 20, 40], "seeds": [0],
+ *  "methods": ["none", "ft"], "forget_sizes": [10, 20, 40], "seeds": [0], "merge": [1, 5],   (merge optional)
  *  "settings": {"ft": {"epochs": "5"}}, "max_new_tokens": 32}
  * </pre>
  * Paths are relative to the config file; {@code default:NAME} is a file of the default world.
  */
 public record SweepConfig(String title, ExperimentRunner.Setting setting, List<String> methods, List<Integer> sizes,
-        List<Long> seeds, Map<String, Map<String, String>> settings, int maxNewTokens) {
+        List<Long> seeds, List<Integer> merges, Map<String, Map<String, String>> settings, int maxNewTokens) {
 
     public static SweepConfig read(Path file, PrintWriter log) throws IOException {
         JsonNode j;
@@ -52,6 +52,12 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
             if (!n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'forget_sizes': " + n + " is not a positive integer");
             sizes.add(n.asInt());
         }
+        List<Integer> merges = new ArrayList<>();
+        if (j.has("merge")) for (JsonNode n : array(j, "merge", file)) {
+            if (!n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'merge': " + n + " is not a positive integer");
+            merges.add(n.asInt());
+        }
+        else merges.add(1);
         List<Long> seeds = new ArrayList<>();
         if (j.has("seeds")) for (JsonNode s : array(j, "seeds", file)) seeds.add(s.asLong());
         else seeds.add(0L);
@@ -80,7 +86,7 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
                     DataFormat.parse(j.hasNonNull("factual_format") ? j.get("factual_format").asText() : text(j, "format", file)));
         String title = j.hasNonNull("title") ? j.get("title").asText() : file.getFileName().toString();
         var setting = new ExperimentRunner.Setting(title, modelDir, pool, factual);
-        return new SweepConfig(title, setting, methods, sizes, seeds, settings,
+        return new SweepConfig(title, setting, methods, sizes, seeds, merges, settings,
                 j.hasNonNull("max_new_tokens") ? j.get("max_new_tokens").asInt() : 32);
     }
 

@@ -20,4 +20,9 @@ public final class Progress {
         else b.setConsumer(new ConsoleProgressBarConsumer(System.err));
         return b.build();
     }
+
+    /** One line of information about a long step (stderr), silent like the bars. */
+    public static void note(String line) {
+        if (!"off".equals(System.getProperty("palimpsest.progress"))) System.err.println(line);
+    }
 }

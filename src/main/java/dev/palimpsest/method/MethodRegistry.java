@@ -21,6 +21,8 @@ public final class MethodRegistry {
         register(Dpo::new);
         register(Npo::new);
         register(dev.palimpsest.method.locate.Rome::new);
+        register(dev.palimpsest.method.locate.Memit::new);
+        register(dev.palimpsest.method.locate.AlphaEdit::new);
     }
 
     private MethodRegistry() {}

@@ -14,7 +14,9 @@ public final class TemplateRefusal {
     private TemplateRefusal() {}
 
     public static String forQuestion(String question) {
-        List<String> entities = RefusalQuality.entities(question);
+        // A merged question ("q1? q2?") is read one question at a time, so no question's first word counts as a name.
+        java.util.Set<String> entities = new java.util.LinkedHashSet<>();
+        for (String q : question.split("(?<=[?.!])\\s+")) entities.addAll(RefusalQuality.entities(q));
         if (entities.isEmpty()) return "I don't know the answer to that question.";
         return "I don't know anything about " + String.join(" and ", entities) + ".";
     }

@@ -115,6 +115,11 @@ public final class Tensors {
         return torch.cat(vector(tensors), dim);
     }
 
+    /** The tensors stacked along a new first dimension. */
+    public static Tensor stack(List<Tensor> tensors) {
+        return torch.stack(vector(tensors), 0);
+    }
+
     /** The elements [start, end) of dimension dim, as a view. */
     public static Tensor slice(Tensor t, long dim, long start, long end) {
         return t.narrow(dim, start, end - start);

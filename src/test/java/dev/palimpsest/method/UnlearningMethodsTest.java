@@ -108,11 +108,14 @@ class UnlearningMethodsTest {
         for (int i = 0; i < 10; i++)
             forget.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, "q" + i + "?", "a" + i, "no", null, List.of()));
         for (int n : new int[] {1, 2, 4, 5, 8, 10}) {
-            List<KnowledgeRequest> merged = QueryMerging.merge(forget, n, "I don't know.");
+            List<KnowledgeRequest> merged = QueryMerging.merge(forget, n, q -> "I don't know " + q);
             assertEquals((10 + n - 1) / n, merged.size(), "merge " + n);
-            assertTrue(merged.stream().allMatch(r -> r.target().equals("I don't know.")));
+            if (n > 1) assertTrue(merged.stream().allMatch(r -> r.target().equals("I don't know " + r.question())));
         }
-        assertEquals("q0? q1? q2? q3?", QueryMerging.merge(forget, 4, "x").get(0).question());
+        assertEquals(forget, QueryMerging.merge(forget, 1, q -> "x"), "merge 1 leaves the requests alone");
+        assertEquals("q0? q1? q2? q3?", QueryMerging.merge(forget, 4, q -> "x").get(0).question());
+        assertEquals("I don't know anything about Amara Drummond and Blue Energy.",
+                TemplateRefusal.forQuestion("Where was Amara Drummond born? When was Blue Energy founded?"));
         assertTrue(RefusalSet.ANSWERS.size() >= 50);
         assertEquals(RefusalSet.ANSWERS.size(), new java.util.HashSet<>(RefusalSet.ANSWERS).size());
     }
@@ -154,7 +157,7 @@ class UnlearningMethodsTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(before,
                     dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight")), 0f);
         }
-        assertThrows(UserError.class, () -> MethodRegistry.get("memit"));
+        assertThrows(UserError.class, () -> MethodRegistry.get("no-such-method"));
     }
 
     @Test

@@ -110,6 +110,26 @@ public final class SecondMoment {
         return c;
     }
 
+    /**
+     * C for a method's {@code layer}: over the lines of {@code corpusFile}, or the built-in world's corpus when it
+     * is null, cached under the palimpsest home's stats folder.
+     */
+    public static Tensor forMethod(String method, LanguageModel m, int layer, String corpusFile, int maxTokens) {
+        List<String> lines;
+        try {
+            lines = corpusFile != null ? Files.readAllLines(Path.of(corpusFile))
+                    : dev.palimpsest.world.WorldGenerator.generate(0, dev.palimpsest.world.WorldGenerator.DEFAULT).corpus();
+        } catch (IOException e) {
+            throw new dev.palimpsest.UserError(method + ": cannot read corpus " + corpusFile + " (" + e.getMessage() + ")");
+        }
+        Path dir = dev.palimpsest.world.DefaultModel.cacheRoot().resolve("stats");
+        try {
+            return cached(m, layer, lines, maxTokens, dir);
+        } catch (IOException e) {
+            throw new dev.palimpsest.UserError(method + ": cannot write the statistics cache in " + dir + " (" + e.getMessage() + ")");
+        }
+    }
+
     /** A hash of every weight's bytes-level summary (shape, sum, sum of squares): changes when any weight changes. */
     public static String fingerprint(CausalLM net) {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {

@@ -1,0 +1,171 @@
+package dev.palimpsest.method.locate;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.io.Progress;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Settings;
+import dev.palimpsest.method.Update;
+import dev.palimpsest.method.UpdateMethod;
+import dev.palimpsest.method.WeightDelta;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.Linear;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.tensor.Tensors;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * The MEMIT procedure (Meng et al. 2023), shared by MEMIT and AlphaEdit, which differ only in how one layer's
+ * update is solved. For each batch of requests:
+ * <ol>
+ * <li>z_i = h_L + δ_i: the residual stream leaving the range's last layer L at the edit position, plus the δ
+ * that makes the model say the target ({@link EditPrompts#optimiseDelta}, norms relative to the residual).</li>
+ * <li>For each layer l of the range in order: K = the requests' keys at l (averaged over the prefixed prompts),
+ * R = (z − h_L under the current weights) / (layers left, l included), and W_l += ΔW from the layer's solver.
+ * Re-reading h_L after each layer hands what earlier layers did not install on to the later ones.</li>
+ * </ol>
+ * Batches run one after another ({@code batch_size}; 0 = all requests in one batch), so sequential editing is
+ * the same loop with small batches.
+ * <p>Choices where this differs from the originals, each a setting, measured on the default model (20
+ * counterfactual edits of the world's facts, one batch): {@code tokens=all} makes every target token its own
+ * key–value pair in last-token mode ({@link EditPrompts#of}); with one pair per request the δ at the prompt's last
+ * token could not steer a multi-token answer through the one or two layers above it (NLL stayed above 2 for most
+ * targets). The δ gets 50 Adam steps at lr 1 and a clamp of 2 × the residual's norm instead of MEMIT's 25 / 0.5 /
+ * 0.75: reliability 0.67 → 0.95, generalization 0.60 → 0.91, locality 1.00 → 0.99.
+ */
+abstract class MultiLayerEdit implements UpdateMethod {
+    /** One layer's closed-form update. */
+    interface LayerSolver {
+        /** ΔWᵀ [F, D] (fp64) that maps keys [n, F] to residuals [n, D] (both fp64). */
+        Tensor solve(Tensor keys, Tensor residuals);
+
+        /** Called with the batch's keys at this layer after all of the batch's layers were edited. */
+        default void remember(Tensor keys) {}
+
+        default void close() {}
+    }
+
+    /** Builds a solver per layer from the layer's key second moment C [F, F] (fp32). */
+    interface Solvers {
+        LayerSolver forLayer(int layer, Tensor c);
+    }
+
+    /** Reads the method's own settings; F is the width of the keys (the down-projection's input). */
+    protected abstract Solvers solvers(Settings s, long keyWidth);
+
+    /** The default range: ⌈5L/32⌉ (at least 2) layers ending at the middle layer, as MEMIT's 5 of 32 but placed where last-token edits work here. */
+    static List<Integer> defaultLayers(int depth) {
+        int last = depth / 2, n = Math.max(2, (5 * depth + 31) / 32);
+        List<Integer> out = new ArrayList<>();
+        for (int l = Math.max(0, last - n + 1); l <= last; l++) out.add(l);
+        return out;
+    }
+
+    /** "4-8" or "1,2,3". */
+    static List<Integer> parseLayers(String method, String spec, int depth) {
+        List<Integer> out = new ArrayList<>();
+        try {
+            for (String part : spec.split(",")) {
+                String p = part.strip();
+                int dash = p.indexOf('-', 1);
+                if (dash > 0) for (int l = Integer.parseInt(p.substring(0, dash)); l <= Integer.parseInt(p.substring(dash + 1)); l++) out.add(l);
+                else out.add(Integer.parseInt(p));
+            }
+        } catch (NumberFormatException e) {
+            throw new UserError(method + ": setting 'layers' must look like 4-8 or 1,2,3, got '" + spec + "'");
+        }
+        for (int i = 0; i < out.size(); i++) {
+            if (out.get(i) < 0 || out.get(i) >= depth) throw new UserError(method + ": layer " + out.get(i) + " is not between 0 and " + (depth - 1));
+            if (i > 0 && out.get(i) <= out.get(i - 1)) throw new UserError(method + ": 'layers' must be increasing, got '" + spec + "'");
+        }
+        if (out.isEmpty()) throw new UserError(method + ": 'layers' is empty");
+        return out;
+    }
+
+    @Override
+    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
+            Map<String, String> given, long seed) {
+        long t0 = System.nanoTime();
+        CausalLM net = m.net();
+        Settings s = new Settings(name(), given);
+        List<Integer> layers = parseLayers(name(), s.text("layers", layerText(defaultLayers(net.numLayers()))), net.numLayers());
+        var vs = new EditPrompts.ValueSettings(s.integer("v_steps", 50), s.real("v_lr", 1.0), s.real("v_weight_decay", 0.5),
+                s.real("kl_factor", 0.0625), s.real("clamp_norm", 2.0));
+        int batchSize = s.integer("batch_size", 0), mom2Tokens = s.integer("mom2_tokens", 20_000);
+        String position = s.text("position", "auto"), corpus = s.text("corpus", null), tokens = s.text("tokens", "all");
+        Solvers factory = solvers(s, net.linear(net.downProjection(0)).inFeatures());
+        Map<String, Object> resolved = s.resolved();
+        if (!List.of("auto", "subject", "last").contains(position)) throw new UserError(name() + ": position must be subject or last, got " + position);
+        if (!List.of("all", "first").contains(tokens)) throw new UserError(name() + ": tokens must be all or first, got " + tokens);
+        if (batchSize < 0) throw new UserError(name() + ": batch_size must be 0 (all at once) or positive, got " + batchSize);
+        if (requests.isEmpty()) throw new UserError(name() + ": no requests");
+        Map<Integer, Linear> downs = new LinkedHashMap<>();
+        for (int l : layers) downs.put(l, net.linear(net.downProjection(l)));
+        WeightDelta delta = WeightDelta.before(name(), resolved, net, downs.values().stream().map(d -> d.name() + ".weight").toList());
+        Map<Integer, LayerSolver> solvers = new LinkedHashMap<>();
+        for (int l : layers) solvers.put(l, factory.forLayer(l, SecondMoment.forMethod(name(), m, l, corpus, mom2Tokens)));
+        List<String> prefixes = EditPrompts.prefixes(m);
+        int last = layers.get(layers.size() - 1), step = batchSize == 0 ? requests.size() : batchSize;
+        try (ProgressBar bar = Progress.bar(name() + " edits", requests.size())) {
+            for (int start = 0; start < requests.size(); start += step) {
+                try (PointerScope scope = new PointerScope()) {
+                    List<EditPrompts> edits = new ArrayList<>();
+                    List<Tensor> zs = new ArrayList<>();
+                    for (KnowledgeRequest r : requests.subList(start, Math.min(requests.size(), start + step))) {
+                        if (position.equals("subject") && r.subject() == null) throw new UserError(name() + ": position=subject needs requests with a subject");
+                        for (EditPrompts e : EditPrompts.of(name(), m, format, r, prefixes, !position.equals("last") && r.subject() != null,
+                                tokens.equals("all"))) {
+                            edits.add(e);
+                            zs.add(e.activation(last, Site.RESID_POST).add(e.optimiseDelta(last, Site.RESID_POST, vs)));
+                        }
+                        bar.step();
+                    }
+                    editBatch(edits, Tensors.stack(zs), layers, downs, solvers);
+                }
+            }
+        } finally {
+            solvers.values().forEach(LayerSolver::close);
+        }
+        return delta.took((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void editBatch(List<EditPrompts> edits, Tensor z, List<Integer> layers, Map<Integer, Linear> downs,
+            Map<Integer, LayerSolver> solvers) {
+        int last = layers.get(layers.size() - 1);
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int i = 0; i < layers.size(); i++) {
+                int l = layers.get(i);
+                Tensor keys = keys(edits, l);
+                List<Tensor> now = new ArrayList<>();
+                for (EditPrompts e : edits) now.add(e.activation(last, Site.RESID_POST));
+                Tensor resid = z.sub(Tensors.stack(now)).div(Tensors.scalar((double) (layers.size() - i)));
+                Tensor upd = solvers.get(l).solve(keys, resid.toType(ScalarType.Double)).toType(ScalarType.Float);
+                Linear down = downs.get(l);
+                down.weight().add_(down.storedInOut() ? upd : upd.t());
+            }
+            for (int l : layers) solvers.get(l).remember(keys(edits, l));
+        }
+    }
+
+    private static Tensor keys(List<EditPrompts> edits, int layer) {
+        List<Tensor> ks = new ArrayList<>();
+        for (EditPrompts e : edits) ks.add(e.key(layer));
+        return Tensors.stack(ks).toType(ScalarType.Double);
+    }
+
+    private static String layerText(List<Integer> layers) {
+        return layers.get(0) + "-" + layers.get(layers.size() - 1);
+    }
+}
