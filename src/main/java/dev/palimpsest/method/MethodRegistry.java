@@ -23,6 +23,7 @@ public final class MethodRegistry {
         register(dev.palimpsest.method.locate.Rome::new);
         register(dev.palimpsest.method.locate.Memit::new);
         register(dev.palimpsest.method.locate.AlphaEdit::new);
+        register(dev.palimpsest.method.memory.Grace::new);
     }
 
     private MethodRegistry() {}

@@ -3,6 +3,7 @@ package dev.palimpsest.model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final DType storedAs;
     private final Map<String, byte[]> tokenizerFiles;
+    private final List<Memory> memories = new ArrayList<>();
 
     public LanguageModel(ModelConfig config, CausalLM net, Tokenizer tokenizer, DType storedAs,
             Map<String, byte[]> tokenizerFiles) {
@@ -60,11 +62,29 @@ public final class LanguageModel implements AutoCloseable {
                 }
             }
         }
-        return new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
+        LanguageModel m = new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
+        Path codebook = dir.resolve(Codebook.FILE);
+        if (Files.isRegularFile(codebook)) m.attach(Codebook.read(m.net(), codebook));
+        return m;
+    }
+
+    /** Attaches a memory: it takes part in every forward pass and is saved with the model. */
+    public void attach(Memory memory) {
+        memories.add(memory);
+    }
+
+    /** Detaches a memory attached before. */
+    public void detach(Memory memory) {
+        memory.detach();
+        memories.remove(memory);
+    }
+
+    public List<Memory> memories() {
+        return List.copyOf(memories);
     }
 
     /**
-     * Writes config, weights (fp32 unless {@code dtype} says otherwise) and tokenizer files into {@code dir},
+     * Writes config, weights (fp32 unless {@code dtype} says otherwise), tokenizer files and attached memories into {@code dir},
      * atomically: the folder appears complete or not at all.
      */
     public void save(Path dir, DType dtype) throws IOException {
@@ -75,6 +95,7 @@ public final class LanguageModel implements AutoCloseable {
             Files.writeString(tmp.resolve("config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
             Checkpoint.save(tmp, net.parameters(), dtype);
             for (Map.Entry<String, byte[]> f : tokenizerFiles.entrySet()) Files.write(tmp.resolve(f.getKey()), f.getValue());
+            for (Memory mem : memories) mem.write(tmp.resolve(mem.file()));
         });
     }
 

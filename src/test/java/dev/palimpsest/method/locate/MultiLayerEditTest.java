@@ -26,6 +26,7 @@ import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.world.Counterfactuals;
 import dev.palimpsest.world.MicroWorld;
 
 /** MEMIT and AlphaEdit: their closed forms checked by the conditions they solve, and both on the micro world model. */
@@ -110,12 +111,12 @@ class MultiLayerEditTest {
      */
     @Test
     void memitInstallsTwentyCounterfactualsAtOnceOnTheMicroWorld() throws IOException {
-        List<EditItem> items = counterfactuals(20);
+        List<EditItem> items = Counterfactuals.micro(20);
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); LanguageModel base = LanguageModel.load(MicroWorld.model());
                 PointerScope s = new PointerScope()) {
             var format = m.questionFormat();
             Evaluator.EditResult before = Evaluator.edits(m, base, format, items, Evaluator.Options.DEFAULT);
-            MethodRegistry.get("memit").apply(m, format, requests(items), List.of(), Map.of(), 0);
+            MethodRegistry.get("memit").apply(m, format, Counterfactuals.requests(items), List.of(), Map.of(), 0);
             Evaluator.EditResult after = Evaluator.edits(m, base, format, items, Evaluator.Options.DEFAULT);
             assertTrue(after.reliability() >= before.reliability() + 0.12, "reliability " + before.reliability() + " -> " + after.reliability());
             assertTrue(after.generalization() > before.generalization() + 0.05, "generalization " + before.generalization() + " -> " + after.generalization());
@@ -126,7 +127,7 @@ class MultiLayerEditTest {
     /** End to end on the micro model: every edited layer's ΔW vanishes on C's eigenvectors above the threshold. */
     @Test
     void alphaEditChangesNothingInThePreservedSubspace() throws IOException {
-        List<EditItem> items = counterfactuals(5);
+        List<EditItem> items = Counterfactuals.micro(5);
         double threshold = 0.5; // the micro model's keys are larger than Llama-3's: 2e-2 leaves no null space at layer 0
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope s = new PointerScope()) {
             List<Integer> layers = MultiLayerEdit.defaultLayers(m.net().numLayers());
@@ -138,7 +139,7 @@ class MultiLayerEditTest {
                 var eig = torch.linalg_eigh(c);
                 keep.add(eig.get1().index_select(1, torch.nonzero(eig.get0().ge(Tensors.scalar(threshold))).view(-1)).toType(ScalarType.Float));
             }
-            MethodRegistry.get("alphaedit").apply(m, m.questionFormat(), requests(items), List.of(),
+            MethodRegistry.get("alphaedit").apply(m, m.questionFormat(), Counterfactuals.requests(items), List.of(),
                     Map.of("nullspace_threshold", String.valueOf(threshold)), 0);
             for (int i = 0; i < layers.size(); i++) {
                 Tensor dw = m.net().parameter(m.net().downProjection(layers.get(i)) + ".weight").sub(w0.get(i)); // [D, F]
@@ -147,23 +148,5 @@ class MultiLayerEditTest {
                 assertTrue(rel(dw.matmul(keep.get(i)), dw) < 1e-4, "ΔW on preserved directions: " + rel(dw.matmul(keep.get(i)), dw));
             }
         }
-    }
-
-    /** The micro world's facts with another entity's answer (the first perturbed answer) as the new target. */
-    static List<EditItem> counterfactuals(int n) throws IOException {
-        JsonNode facts = new ObjectMapper().readTree(MicroWorld.world("pretrain.json").toFile());
-        List<EditItem> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            JsonNode f = facts.get(i), other = facts.get(facts.size() - 1 - i);
-            out.add(new EditItem(String.valueOf(i), f.get("question").asText(), null, f.get("perturbed_answer").get(0).asText(),
-                    f.get("answer").asText(), List.of(f.get("paraphrased_question").asText()), List.of(other.get("question").asText()),
-                    List.of(other.get("answer").asText())));
-        }
-        return out;
-    }
-
-    static List<KnowledgeRequest> requests(List<EditItem> items) {
-        return items.stream().map(e -> new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), null,
-                e.rephrases())).toList();
     }
 }

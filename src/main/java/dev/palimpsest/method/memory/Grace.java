@@ -1,0 +1,181 @@
+package dev.palimpsest.method.memory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Adam;
+import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.io.Progress;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Settings;
+import dev.palimpsest.method.Update;
+import dev.palimpsest.method.UpdateMethod;
+import dev.palimpsest.model.Codebook;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.ForwardInput;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.Memory;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.model.SiteHooks;
+import dev.palimpsest.model.TokenPositions;
+import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.train.QaFineTuner;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * GRACE (Hartvigsen et al. 2023): lifelong editing with a {@link Codebook} on one layer; the weights never change.
+ * Requests are edited one after another. For each token of the target (and the closing EOS), the key is the
+ * layer's MLP key at the token before it (the prompt's last token for the first), and its label the token:
+ * <ul>
+ * <li>no entry, or the nearest entry farther than its radius + ε: a new entry (key, value = the layer's output
+ * there, radius ε);</li>
+ * <li>the nearest entry in reach with the same label: its radius grows to cover the new key;</li>
+ * <li>in reach with another label: both radii shrink to half the distance and a new entry is added.</li>
+ * </ul>
+ * Then the values of the request's entries are trained (Adam, {@code lr}, at most {@code iterations} steps,
+ * stopping once the target's NLL is under 0.01) with the codebook in the forward pass. One entry per target
+ * token rather than one per request: the original's single entry at the prompt's last token steers only the
+ * first answer token, and what follows it in a shallow model is the old answer's continuation.
+ * <p>Defaults of the original: ε = 1.0, lr 1.0, 100 iterations, Euclidean distance; the layer as EasyEdit's 27
+ * of Llama-2-7B's 32, scaled to the depth (⌊27L/32⌋, the last layer of the built-in model).
+ */
+public final class Grace implements UpdateMethod {
+    @Override
+    public String name() {
+        return "grace";
+    }
+
+    @Override
+    public String description() {
+        return "codebook of (key, value, radius) at one layer's MLP output, values trained per edit; the weights never change (layer=27/32 of the depth, eps=1.0, lr=1.0, iterations=100)";
+    }
+
+    static int defaultLayer(int depth) {
+        return Math.min(depth - 1, 27 * depth / 32);
+    }
+
+    @Override
+    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
+            Map<String, String> given, long seed) {
+        long t0 = System.nanoTime();
+        CausalLM net = m.net();
+        Settings s = new Settings(name(), given);
+        Codebook existing = null;
+        for (Memory mem : m.memories()) if (mem instanceof Codebook c) existing = c;
+        int layer = s.integer("layer", existing != null ? existing.layer() : defaultLayer(net.numLayers()));
+        double eps = s.real("eps", 1.0), lr = s.real("lr", 1.0);
+        int iterations = s.integer("iterations", 100);
+        Map<String, Object> resolved = s.resolved();
+        if (layer < 0 || layer >= net.numLayers()) throw new UserError("grace: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
+        if (existing != null && existing.layer() != layer)
+            throw new UserError("grace: the model already has a codebook at layer " + existing.layer() + "; edit that layer or start from a model without one");
+        if (!(eps > 0)) throw new UserError("grace: eps must be positive, got " + eps);
+        if (requests.isEmpty()) throw new UserError("grace: no requests");
+        boolean fresh = existing == null;
+        Codebook book = fresh ? new Codebook(net, layer) : existing;
+        if (fresh) m.attach(book);
+        int before = book.size();
+        try (ProgressBar bar = Progress.bar("grace edits", requests.size())) {
+            for (KnowledgeRequest r : requests) {
+                try (PointerScope scope = new PointerScope()) {
+                    edit(m, book, format, r, eps, lr, iterations);
+                }
+                bar.step();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Codebook attached = book;
+        return new Update() {
+            @Override
+            public String method() {
+                return "grace";
+            }
+
+            @Override
+            public Map<String, Object> settings() {
+                return resolved;
+            }
+
+            @Override
+            public double seconds() {
+                return seconds;
+            }
+
+            @Override
+            public void remove() {
+                if (!fresh) throw new UserError("grace: this update added to a codebook that existed before; remove the codebook instead");
+                m.detach(attached);
+            }
+
+            @Override
+            public String toString() {
+                return "grace: " + (attached.size() - before) + " codebook entries added, " + attached.size() + " in all";
+            }
+        };
+    }
+
+    /** GRACE's expansion rules for one key with its label; returns the entry whose value is to be trained. */
+    static int place(Codebook book, Tensor key, Tensor initialValue, long label, double eps) {
+        Codebook.Nearest n = book.nearest(key);
+        if (n == null || n.distance() > book.radius(n.index()) + eps) return book.add(key, initialValue, eps, label);
+        if (book.label(n.index()) == label) {
+            book.setRadius(n.index(), Math.max(book.radius(n.index()), n.distance()));
+            return n.index();
+        }
+        book.setRadius(n.index(), n.distance() / 2);
+        return book.add(key, initialValue, n.distance() / 2, label);
+    }
+
+    private static void edit(LanguageModel m, Codebook book, QuestionFormat format, KnowledgeRequest r, double eps, double lr, int iterations) {
+        CausalLM net = m.net();
+        long[] prompt = m.tokenizer().encodePrompt(format.prompt(r.question()));
+        long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
+        long[] seq = Arrays.copyOf(prompt, prompt.length + target.length - 1);
+        System.arraycopy(target, 0, seq, prompt.length, target.length - 1);
+        Tensor ids = Tensors.longs(seq, 1, seq.length);
+        long[] rows = new long[target.length], pos = new long[target.length];
+        for (int j = 0; j < target.length; j++) pos[j] = prompt.length - 1 + j;
+        // Keys at this layer do not depend on the codebook (it acts on the layer's output); a new entry's value
+        // starts from the layer's own output, W_down · key.
+        Tensor keys, outs;
+        try (NoGradGuard g = new NoGradGuard()) {
+            List<Tensor> k = new ArrayList<>();
+            try (SiteHooks.Handle hk = net.sites().record(book.layer(), Site.MLP_KEY, k)) {
+                net.hidden(ForwardInput.of(ids), null);
+            }
+            keys = TokenPositions.gather(k.get(0), rows, pos);
+            outs = net.linear(net.downProjection(book.layer())).apply(keys);
+        }
+        Set<Integer> trained = new LinkedHashSet<>();
+        for (int j = 0; j < target.length; j++) trained.add(place(book, keys.select(0, j), outs.select(0, j), target[j], eps));
+        List<Tensor> params = new ArrayList<>();
+        for (int i : trained) params.add(book.value(i).set_requires_grad(true));
+        Adam opt = new Adam(Tensors.vector(params), new AdamOptions(lr));
+        Tensor tgt = Tensors.longs(target, target.length, 1);
+        try {
+            for (int it = 0; it < iterations; it++) {
+                try (PointerScope scope = new PointerScope()) {
+                    opt.zero_grad();
+                    Tensor hid = net.hidden(ForwardInput.of(ids), null);
+                    Tensor nll = net.logits(TokenPositions.gather(hid, rows, pos)).log_softmax(-1).gather(1, tgt).mean().neg();
+                    if (Tensors.item(nll) < 1e-2) break;
+                    nll.backward();
+                    opt.step();
+                }
+            }
+        } finally {
+            for (Tensor p : params) p.set_requires_grad(false);
+        }
+    }
+}
