@@ -18,7 +18,14 @@ public final class MicroWorld {
         if (folder == null) {
             try {
                 Path dir = Files.createTempDirectory("palimpsest-micro");
-                dir.toFile().deleteOnExit();
+                // deleteOnExit cannot remove a folder with files in it: delete the tree when the test JVM ends.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try (var paths = Files.walk(dir)) {
+                        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                    } catch (IOException e) {
+                        // best effort: a leftover temporary folder is harmless
+                    }
+                }));
                 report = DefaultModel.build(DefaultModel.MICRO, 5, dir, new PrintWriter(new StringWriter()));
                 folder = dir;
             } catch (IOException e) {
