@@ -55,6 +55,11 @@ public final class AlphaEdit extends MultiLayerEdit {
                 }
 
                 @Override
+                public boolean remembers() {
+                    return true;
+                }
+
+                @Override
                 public void remember(Tensor keys) {
                     previous.add_(keys.t().matmul(keys));
                 }

@@ -14,8 +14,8 @@ import dev.palimpsest.tensor.Tensors;
  * λ = {@code mom2_update_weight}.
  * <p>λ: the original's 15000 goes with GPT-J's and Llama's 11k–16k-wide keys; what matters is how much one edit
  * key weighs against λC, kᵀ(λC)⁻¹k ≈ F/λ for a typical key, so the default scales it to the model's key width,
- * 15000 · F / 16384 (on the default model's F = 704, λ = 644; with 15000 there a typical single key would
- * install about 4 % of its residual).
+ * 15000 · F / 16384 (on the default model's F = 704, λ = 644; with 15000 there, by that estimate, a typical
+ * single key would install about 4 % of its residual).
  */
 public final class Memit extends MultiLayerEdit {
     @Override

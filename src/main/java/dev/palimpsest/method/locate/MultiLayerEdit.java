@@ -51,7 +51,12 @@ abstract class MultiLayerEdit implements UpdateMethod {
         /** ΔWᵀ [F, D] (fp64) that maps keys [n, F] to residuals [n, D] (both fp64). */
         Tensor solve(Tensor keys, Tensor residuals);
 
-        /** Called with the batch's keys at this layer after all of the batch's layers were edited. */
+        /** Whether it keeps the batch's keys (read again after all of the batch's layers were edited). */
+        default boolean remembers() {
+            return false;
+        }
+
+        /** Called with the batch's keys at this layer after the edit, when {@link #remembers()}. */
         default void remember(Tensor keys) {}
 
         default void close() {}
@@ -155,7 +160,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
                 Linear down = downs.get(l);
                 down.weight().add_(down.storedInOut() ? upd : upd.t());
             }
-            for (int l : layers) solvers.get(l).remember(keys(edits, l));
+            for (int l : layers) if (solvers.get(l).remembers()) solvers.get(l).remember(keys(edits, l));
         }
     }
 

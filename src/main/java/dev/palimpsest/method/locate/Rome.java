@@ -51,7 +51,7 @@ public final class Rome implements UpdateMethod {
 
     @Override
     public String description() {
-        return "rank-one edit of one MLP down-projection per request (layer=middle, position=subject|last, v_steps=20, v_lr=0.5, v_weight_decay=0.5, kl_factor=0.0625, clamp_norm=4, mom2_tokens=20000)";
+        return "rank-one edit of one MLP down-projection per request (layer=middle, position=subject|last, tokens=first, v_steps=20, v_lr=0.5, v_weight_decay=0.5, kl_factor=0.0625, clamp_norm=4, mom2_tokens=20000)";
     }
 
     @Override
