@@ -147,10 +147,12 @@ public abstract class CausalLM {
         Tensor h = embed(ids, positions);
         PointerScope caller = PointerScope.getInnerScope();
         sites.setOwner(caller);
+        sites.setPass(in.keyMask(), past);
         try {
             for (int l = 0; l < config.numLayers(); l++) h = runLayer(l, h, positions, mask, cache, caller);
         } finally {
             sites.setOwner(null);
+            sites.setPass(null, 0);
         }
         h = finalNorm(h);
         if (cache != null) cache.advance(tokens, fullMask);

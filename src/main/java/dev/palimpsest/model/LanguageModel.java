@@ -65,6 +65,8 @@ public final class LanguageModel implements AutoCloseable {
         LanguageModel m = new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
         Path codebook = dir.resolve(Codebook.FILE);
         if (Files.isRegularFile(codebook)) m.attach(Codebook.read(m.net(), codebook));
+        Path side = dir.resolve(SideMemory.FILE);
+        if (Files.isRegularFile(side)) m.attach(SideMemory.read(m.net(), side));
         return m;
     }
 

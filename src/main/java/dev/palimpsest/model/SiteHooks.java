@@ -12,6 +12,8 @@ import org.bytedeco.pytorch.Tensor;
 public final class SiteHooks {
     private final Map<String, List<SiteHook>> hooks = new HashMap<>();
     private PointerScope owner;
+    private Tensor passKeyMask;
+    private long passPast;
 
     /** A registration; closing it removes the hook. */
     public final class Handle implements AutoCloseable {
@@ -55,6 +57,22 @@ public final class SiteHooks {
     /** The caller's scope during a forward pass (set by the model). */
     void setOwner(PointerScope scope) {
         owner = scope;
+    }
+
+    /** The pass under way (set by the model): its tokens' key mask (null: no padding) and how many tokens the cache held before it. */
+    void setPass(Tensor keyMask, long past) {
+        passKeyMask = keyMask;
+        passPast = past;
+    }
+
+    /** The key mask [batch, tokens] of the forward pass under way, or null when none of its tokens is padding. */
+    public Tensor passKeyMask() {
+        return passKeyMask;
+    }
+
+    /** How many tokens the KV cache held before the pass under way: 0 for a pass that starts its sequences. */
+    public long passPast() {
+        return passPast;
     }
 
     public Tensor apply(int layer, Site site, Tensor activation) {

@@ -124,4 +124,9 @@ public final class Tensors {
     public static Tensor slice(Tensor t, long dim, long start, long end) {
         return t.narrow(dim, start, end - start);
     }
+
+    /** The sum over one dimension, which goes away. */
+    public static Tensor sum(Tensor t, long dim) {
+        return t.sum(new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
 }

@@ -16,7 +16,6 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.method.KnowledgeRequest;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.ForwardInput;
-import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.PaddedBatch;
 import dev.palimpsest.model.QuestionFormat;
@@ -35,8 +34,6 @@ import dev.palimpsest.train.QaFineTuner;
  * vector δ that, added to a layer's output there, makes the model say the target.
  */
 final class EditPrompts {
-    static final List<String> PREFIX_SEEDS = List.of("The", "Therefore", "Because", "I", "You");
-
     /** How δ is optimised: Adam steps, learning rate, weight decay, KL factor on "{subject} is a", clamp (× ‖reference‖). */
     record ValueSettings(int steps, double lr, double weightDecay, double klFactor, double clamp) {}
 
@@ -95,16 +92,6 @@ final class EditPrompts {
                 at[i] = q.length - 1;
             }
             out.add(new EditPrompts(m.net(), tok.padId(), longer, at, new long[] {target[j]}, null, -1));
-        }
-        return out;
-    }
-
-    /** The bare prompt ("") and the prompt after five short prefixes the model writes from fixed seeds, each ending ". ". */
-    static List<String> prefixes(LanguageModel m) {
-        List<String> out = new ArrayList<>(List.of(""));
-        for (Generator.Generation g : Generator.greedy(m, PREFIX_SEEDS, 6, PREFIX_SEEDS.size())) {
-            String p = (PREFIX_SEEDS.get(out.size() - 1) + g.text()).replace("\n", " ").strip();
-            out.add(p.replaceAll("[.!?]+$", "") + ". ");
         }
         return out;
     }

@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
+import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
@@ -121,7 +122,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
         WeightDelta delta = WeightDelta.before(name(), resolved, net, downs.values().stream().map(d -> d.name() + ".weight").toList());
         Map<Integer, LayerSolver> solvers = new LinkedHashMap<>();
         for (int l : layers) solvers.put(l, factory.forLayer(l, SecondMoment.forMethod(name(), m, l, corpus, mom2Tokens)));
-        List<String> prefixes = EditPrompts.prefixes(m);
+        List<String> prefixes = ContextPrefixes.of(m);
         int last = layers.get(layers.size() - 1), step = batchSize == 0 ? requests.size() : batchSize;
         try (ProgressBar bar = Progress.bar(name() + " edits", requests.size())) {
             for (int start = 0; start < requests.size(); start += step) {

@@ -14,6 +14,7 @@ import me.tongfei.progressbar.ProgressBar;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
+import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
@@ -74,7 +75,7 @@ public final class Rome implements UpdateMethod {
         WeightDelta delta = WeightDelta.before(name(), resolved, net, List.of(down.name() + ".weight"));
         Tensor c = SecondMoment.forMethod(name(), m, layer, corpus, mom2Tokens);
         c.retainReference();
-        List<String> prefixes = EditPrompts.prefixes(m);
+        List<String> prefixes = ContextPrefixes.of(m);
         try (ProgressBar bar = Progress.bar("rome edits", requests.size())) {
             for (KnowledgeRequest r : requests) {
                 try (PointerScope scope = new PointerScope()) {
