@@ -1,0 +1,78 @@
+package dev.palimpsest.method.loka;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Random;
+import java.util.function.Supplier;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.Scorer;
+import dev.palimpsest.model.TinyModels;
+import dev.palimpsest.tensor.Tensors;
+
+class LokaPartsTest {
+    /** Three tight groups of 4, 4 and 8 points with capacity 6: the big group overflows into its nearest neighbour only. */
+    @Test
+    void balancedKMeansRespectsItsCapacity() {
+        Random rnd = new Random(1);
+        double[][] pts = new double[16][];
+        double[][] centres = {{0, 0}, {10, 0}, {0, 10}};
+        int[] group = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+        for (int i = 0; i < 16; i++) pts[i] = new double[] {centres[group[i]][0] + 0.1 * rnd.nextGaussian(), centres[group[i]][1] + 0.1 * rnd.nextGaussian()};
+        for (long seed = 0; seed < 5; seed++) {
+            BalancedKMeans.Result r = BalancedKMeans.fit(pts, 3, 6, seed, 50);
+            for (int j = 0; j < 3; j++) assertTrue(r.size(j) <= 6, "cluster " + j + " holds " + r.size(j) + " (seed " + seed + ")");
+            assertEquals(16, r.size(0) + r.size(1) + r.size(2));
+        }
+        // Without the capacity bound (capacity = n) the three groups come out exactly.
+        BalancedKMeans.Result free = BalancedKMeans.fit(pts, 3, 16, 0, 50);
+        for (int i = 1; i < 16; i++) assertEquals(group[i] == group[0], free.assignment()[i] == free.assignment()[0], "point " + i);
+        assertThrows(IllegalArgumentException.class, () -> BalancedKMeans.fit(pts, 3, 5, 0, 10));
+    }
+
+    /** The greedy balanced assignment by hand: the first three points are all nearest to centroid 0. */
+    @Test
+    void balancedAssignmentByHand() {
+        double[][] pts = {{0}, {0.3}, {0.6}, {9}}, c = {{0.2}, {10}};
+        // Capacity 2: points 1 and 0 (the closest pairs) fill centroid 0; point 2 overflows to centroid 1.
+        assertArrayEquals(new int[] {0, 0, 1, 1}, BalancedKMeans.assign(pts, c, 2));
+        assertArrayEquals(new int[] {0, 0, 0, 1}, BalancedKMeans.assign(pts, c, 3), "with room, each goes to its nearest");
+    }
+
+    /** Gradient ascent on an answer against learning that same answer: exactly opposite gradients, score −1. */
+    @Test
+    void conflictScoreOfOppositeGradientsIsNegative() {
+        try (PointerScope s = new PointerScope()) {
+            CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
+            Tensor w = net.linear(net.downProjection(1)).weight();
+            w.set_requires_grad(true);
+            List<long[]> prompts = List.of(new long[] {1, 3, 4, 5}), answers = List.of(new long[] {6, 7});
+            Supplier<Tensor> learn = () -> Scorer.targetLogprobs(net, prompts, answers, 0).mean().neg();
+            Supplier<Tensor> ascend = () -> Scorer.targetLogprobs(net, prompts, answers, 0).mean();
+            List<Tensor> params = List.of(w);
+            assertEquals(-1, GradientConflict.score(List.of(learn), List.of(ascend), params), 1e-9);
+            assertEquals(1, GradientConflict.score(List.of(learn), List.of(learn), params), 1e-9);
+            w.set_requires_grad(false);
+        }
+    }
+
+    /** The two-task minimum-norm weight by hand. */
+    @Test
+    void minNormCombinationByHand() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor e1 = Tensors.floats(new float[] {1, 0}, 2).toType(org.bytedeco.pytorch.global.torch.ScalarType.Double);
+            Tensor e2 = Tensors.floats(new float[] {0, 1}, 2).toType(org.bytedeco.pytorch.global.torch.ScalarType.Double);
+            assertEquals(0.5, GradientConflict.minNormWeight(e1, e2), 1e-12); // orthogonal unit vectors: the midpoint
+            assertEquals(1, GradientConflict.minNormWeight(e1, e1.mul(Tensors.scalar(2.0))), 1e-12); // same direction: the shorter one
+            assertEquals(0.75, GradientConflict.minNormWeight(e1, e1.mul(Tensors.scalar(-3.0))), 1e-12); // opposite: 0.75·1 − 0.25·3 = 0
+        }
+    }
+}
