@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The {@code palimpsest} command line: one subcommand per job. */
 @Command(name = "palimpsest", mixinStandardHelpOptions = true, version = "palimpsest 0.1.0",
         description = "Edit and unlearn the knowledge of large language models.",
-        subcommands = {ScoreCommand.class, GenerateCommand.class, WorldCommand.class, ModelCommand.class, FinetuneCommand.class, EvalCommand.class, DemoCommand.class, ExperimentCommand.class, UpdateCommand.class, MethodsCommand.class, TraceCommand.class,
+        subcommands = {ScoreCommand.class, GenerateCommand.class, WorldCommand.class, ModelCommand.class, FinetuneCommand.class, EvalCommand.class, DemoCommand.class, ExperimentCommand.class, UpdateCommand.class, MethodsCommand.class, TraceCommand.class, AnalyzeCommand.class,
                 BenchCommand.class})
 public final class Main implements Runnable {
     @Override

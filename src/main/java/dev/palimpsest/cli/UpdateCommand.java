@@ -86,7 +86,7 @@ final class UpdateCommand implements Callable<Integer> {
             QuestionFormat qf = template.format(m);
             List<KnowledgeRequest> requests = new ArrayList<>();
             if (forget != null) requests.addAll(forgetRequests(m, qf, QaReader.read(forget, fmt)));
-            if (edit != null) requests.addAll(editRequests(fmt));
+            if (edit != null) requests.addAll(editRequests(edit, fmt));
             List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
             Update u = MethodRegistry.get(method).apply(m, qf, requests, keep, settings, seed);
             m.save(out);
@@ -126,7 +126,8 @@ final class UpdateCommand implements Callable<Integer> {
         return QueryMerging.merge(out, merge, refusals.equals("template") ? TemplateRefusal::forQuestion : q -> targets.get(0));
     }
 
-    private List<KnowledgeRequest> editRequests(DataFormat fmt) {
+    /** Edit requests from a file: an edit format's new targets, or a QA file's answers as the targets. */
+    static List<KnowledgeRequest> editRequests(Path edit, DataFormat fmt) {
         List<KnowledgeRequest> out = new ArrayList<>();
         if (fmt.isEdit()) {
             for (EditItem e : EditReader.read(edit, fmt))

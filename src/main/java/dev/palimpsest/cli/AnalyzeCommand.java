@@ -1,0 +1,109 @@
+package dev.palimpsest.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.method.loka.ConflictAnalysis;
+import dev.palimpsest.model.LanguageModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "analyze", mixinStandardHelpOptions = true, description = "Analyses of an update before it is made.",
+        subcommands = {AnalyzeCommand.Conflicts.class})
+final class AnalyzeCommand {
+    @Command(name = "conflicts", mixinStandardHelpOptions = true,
+            description = {"Train one shared LoRA memory on editing (NLL of the new targets) and unlearning (NPO) at once for an epoch,",
+                    "record the cosine between the two gradients at every step, print the share of conflicting (negative) steps",
+                    "and write a PNG histogram (LOKA's Figure 1). The model is not changed."})
+    static final class Conflicts implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ModelOption model;
+
+        @Mixin
+        TemplateOption template;
+
+        @Option(names = "--edit", required = true, paramLabel = "FILE", description = "Prompts with new targets.")
+        Path edit;
+
+        @Option(names = "--forget", required = true, paramLabel = "FILE", description = "QA file whose answers are to be forgotten.")
+        Path forget;
+
+        @Option(names = "--format", required = true, description = "Format of --forget (and of --edit unless --edit-format): tofu, pistol, world, pku, zsre, counterfact.")
+        String format;
+
+        @Option(names = "--edit-format", description = "Format of --edit when it differs from --format.")
+        String editFormat;
+
+        @Option(names = "--out", paramLabel = "FILE", defaultValue = "conflicts.png", description = "PNG histogram (default ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--batch-size", defaultValue = "4")
+        int batchSize;
+
+        @Option(names = "--lr", defaultValue = "1e-4", description = "AdamW learning rate of the joint training (default ${DEFAULT-VALUE}).")
+        double lr;
+
+        @Option(names = "--rank", defaultValue = "8", description = "LoRA rank of the shared memory on every MLP down-projection (default ${DEFAULT-VALUE}).")
+        int rank;
+
+        @Option(names = "--epochs", defaultValue = "1")
+        int epochs;
+
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            DataFormat fmt = DataFormat.parse(format), efmt = editFormat == null ? fmt : DataFormat.parse(editFormat);
+            var o = spec.commandLine().getOut();
+            try (LanguageModel m = model.load()) {
+                var requests = UpdateCommand.editRequests(edit, efmt);
+                var items = QaReader.read(forget, fmt);
+                ConflictAnalysis.Result r = ConflictAnalysis.run(m, template.format(m), requests, items,
+                        new ConflictAnalysis.Settings(batchSize, lr, rank, 0.1, epochs, seed));
+                o.printf("%d steps: cosine(editing, unlearning) mean %.3f; %.1f %% of the steps conflict (cosine < 0)%n",
+                        r.cosines().length, r.mean(), 100 * r.negativeShare());
+                writeHistogram(r, out);
+                o.println("histogram: " + out.toAbsolutePath());
+            }
+            return 0;
+        }
+
+        private static void writeHistogram(ConflictAnalysis.Result r, Path out) throws java.io.IOException {
+            System.setProperty("java.awt.headless", "true");
+            int bins = 20;
+            List<String> x = new ArrayList<>();
+            List<Integer> y = new ArrayList<>();
+            int[] count = new int[bins];
+            for (double c : r.cosines()) count[Math.min(bins - 1, Math.max(0, (int) Math.floor((c + 1) / 2 * bins)))]++;
+            for (int b = 0; b < bins; b++) {
+                x.add(String.format(java.util.Locale.ROOT, "%.1f", -1 + 2.0 * b / bins));
+                y.add(count[b]);
+            }
+            CategoryChart chart = new CategoryChartBuilder().width(760).height(420)
+                    .title(String.format(java.util.Locale.ROOT, "cosine of editing and unlearning gradients (%.0f %% negative)", 100 * r.negativeShare()))
+                    .xAxisTitle("cosine (bin start)").yAxisTitle("steps").build();
+            chart.getStyler().setLegendVisible(false);
+            chart.addSeries("steps", x, y);
+            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+            if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
+            AtomicFiles.writeFile(out, tmp -> Files.write(tmp, png));
+        }
+    }
+}

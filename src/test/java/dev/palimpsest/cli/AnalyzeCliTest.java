@@ -1,0 +1,52 @@
+package dev.palimpsest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+
+import dev.palimpsest.world.MicroWorld;
+
+class AnalyzeCliTest {
+    @TempDir
+    Path tmp;
+
+    /** Learning eight answers while unlearning the same eight: every step's gradients conflict; the histogram is written. */
+    @Test
+    void conflictsOfLearningAndUnlearningTheSameAnswers() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode facts = json.readTree(MicroWorld.world("pretrain.json").toFile());
+        ArrayNode eight = json.createArrayNode();
+        for (int i = 0; i < 8; i++) eight.add(facts.get(i));
+        Path file = tmp.resolve("eight.json"), png = tmp.resolve("plots").resolve("conflicts.png");
+        Files.writeString(file, json.writeValueAsString(eight));
+        CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
+                file.toString(), "--format", "world", "--batch-size", "8", "--epochs", "3", "--out", png.toString());
+        assertEquals(0, r.code(), r.err());
+        Matcher m = Pattern.compile("(\\d+) steps: cosine\\(editing, unlearning\\) mean (-?[0-9.]+); ([0-9.]+) % of the steps conflict").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(3, Integer.parseInt(m.group(1)));
+        assertTrue(Double.parseDouble(m.group(2)) < -0.5, "strongly opposed: " + r.out());
+        assertEquals(100.0, Double.parseDouble(m.group(3)), 1e-9);
+        assertTrue(Files.size(png) > 1000, "a PNG histogram");
+    }
+
+    @Test
+    void missingForgetFileIsOneClearError() {
+        CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", "nope.json", "--forget",
+                "nope.json", "--format", "world");
+        assertTrue(r.code() != 0);
+        assertTrue(r.err().contains("nope.json"), r.err());
+    }
+}
