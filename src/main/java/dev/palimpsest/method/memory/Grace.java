@@ -95,34 +95,8 @@ public final class Grace implements UpdateMethod {
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Codebook attached = book;
-        return new Update() {
-            @Override
-            public String method() {
-                return "grace";
-            }
-
-            @Override
-            public Map<String, Object> settings() {
-                return resolved;
-            }
-
-            @Override
-            public double seconds() {
-                return seconds;
-            }
-
-            @Override
-            public void remove() {
-                if (!fresh) throw new UserError("grace: this update added to a codebook that existed before; remove the codebook instead");
-                m.detach(attached);
-            }
-
-            @Override
-            public String toString() {
-                return "grace: " + (attached.size() - before) + " codebook entries added, " + attached.size() + " in all";
-            }
-        };
+        return new MemoryUpdate(name(), resolved, seconds, m, book, fresh,
+                "grace: " + (book.size() - before) + " codebook entries added, " + book.size() + " in all");
     }
 
     /** GRACE's expansion rules for one key with its label; returns the entry whose value is to be trained. */

@@ -128,34 +128,8 @@ public final class Wise implements UpdateMethod {
             if (mask != null) mask.releaseReference();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return new Update() {
-            @Override
-            public String method() {
-                return "wise";
-            }
-
-            @Override
-            public Map<String, Object> settings() {
-                return resolved;
-            }
-
-            @Override
-            public double seconds() {
-                return seconds;
-            }
-
-            @Override
-            public void remove() {
-                if (!fresh) throw new UserError("wise: this update added to side memories that existed before; remove those instead");
-                m.detach(memory);
-            }
-
-            @Override
-            public String toString() {
-                return "wise: " + (memory.edits() - editsBefore) + " edits into side memories at layer " + memory.layer() + ", "
-                        + memory.size() + " memories in all";
-            }
-        };
+        return new MemoryUpdate(name(), resolved, seconds, m, memory, fresh, "wise: " + (memory.edits() - editsBefore)
+                + " edits into side memories at layer " + memory.layer() + ", " + memory.size() + " memories in all");
     }
 
     /** Unrelated sequences as (question prompt ids, answer ids) pairs; an empty answer when there is none. */
