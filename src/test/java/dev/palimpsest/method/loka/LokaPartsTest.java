@@ -2,6 +2,7 @@ package dev.palimpsest.method.loka;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -74,5 +75,21 @@ class LokaPartsTest {
             assertEquals(1, GradientConflict.minNormWeight(e1, e1.mul(Tensors.scalar(2.0))), 1e-12); // same direction: the shorter one
             assertEquals(0.75, GradientConflict.minNormWeight(e1, e1.mul(Tensors.scalar(-3.0))), 1e-12); // opposite: 0.75·1 − 0.25·3 = 0
         }
+    }
+
+    /** LSH placement: a batch like an earlier one joins its memory until it is full; an opposite one opens another. */
+    @Test
+    void lshPlacesSimilarBatchesTogether() {
+        LshPlacer p = new LshPlacer(new double[] {0, 0, 0}, 8, 4, 7);
+        double[][] a = {{1, 1, 0}, {1, 0.9, 0.1}}, a2 = {{0.9, 1, 0}, {1, 1.1, 0}}, a3 = {{1, 1, 0.05}};
+        double[][] opposite = {{-1, -1, 0}};
+        int m0 = p.place(a);
+        assertEquals(m0, p.place(a2), "a similar batch shares the bucket and its memory");
+        assertNotEquals(m0, p.place(opposite), "the opposite direction falls in another bucket");
+        int m3 = p.place(a3);
+        assertNotEquals(m0, m3, "the first memory is full (capacity 4): a new one for the same bucket");
+        assertEquals(3, p.memories());
+        assertEquals(4, p.load(m0));
+        assertEquals(p.bucket(a[0]), p.bucket(a2[0]));
     }
 }
