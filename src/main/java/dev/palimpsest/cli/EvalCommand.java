@@ -63,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     TemplateOption template;
 
-    @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model: locality (edit formats), perplexity of the answers (QA formats).")
+    @Option(names = "--base-model", paramLabel = "DIR", description = "Reference model ('default': the built-in one): locality (edit formats), perplexity of the answers (QA formats).")
     Path baseModel;
 
     @Option(names = "--reference-model", paramLabel = "DIR",
@@ -83,12 +83,12 @@ final class EvalCommand implements Callable<Integer> {
         try (LanguageModel m = model.load()) {
             if (fmt.isEdit()) {
                 List<EditItem> items = select(EditReader.read(data, fmt));
-                try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
+                try (LanguageModel base = baseModel == null ? null : ModelOption.loadDir(baseModel)) {
                     summary = Evaluator.edits(m, base, template.format(m), items, opts).summary();
                 }
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));
-                try (LanguageModel base = baseModel == null ? null : LanguageModel.load(baseModel)) {
+                try (LanguageModel base = baseModel == null ? null : ModelOption.loadDir(baseModel)) {
                     Evaluator.QaResult result = Evaluator.qa(m, base, template.format(m), items, opts);
                     summary = result.summary();
                     if (referenceModel != null) summary.put("forget_quality", forgetQuality(result, items, opts));
@@ -104,10 +104,10 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    private double forgetQuality(Evaluator.QaResult result, List<QaItem> items, Evaluator.Options opts) {
+    private double forgetQuality(Evaluator.QaResult result, List<QaItem> items, Evaluator.Options opts) throws java.io.IOException {
         double[] mine = result.truthRatios();
         if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
-        try (LanguageModel ref = LanguageModel.load(referenceModel)) {
+        try (LanguageModel ref = ModelOption.loadDir(referenceModel)) {
             double[] theirs = Evaluator.qa(ref, template.format(ref), items, opts).truthRatios();
             return ForgetQuality.pValue(mine, theirs);
         }

@@ -13,6 +13,11 @@ final class ModelOption {
     Path dir;
 
     LanguageModel load() throws java.io.IOException {
+        return loadDir(dir);
+    }
+
+    /** Loads a model directory, or the built-in model for 'default' (as --model, --base-model and --reference-model say). */
+    static LanguageModel loadDir(Path dir) throws java.io.IOException {
         Path d = dir.toString().equals("default")
                 ? DefaultModel.ensure(0, new java.io.PrintWriter(System.err, true)) : dir;
         return LanguageModel.load(d);
