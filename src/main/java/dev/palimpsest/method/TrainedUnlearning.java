@@ -208,12 +208,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
 
     /** log P(target | prompt) per example: [batch]. */
     protected static Tensor sequenceLogprob(Context c, List<long[]> prompts, List<long[]> targets) {
-        Tensor tokens = Scorer.targetLogprobs(c.net(), prompts, targets, c.pad());
-        long[] owner = new long[(int) tokens.size(0)];
-        int k = 0;
-        for (int i = 0; i < targets.size(); i++) for (int j = 0; j < targets.get(i).length; j++) owner[k++] = i;
-        Tensor zeros = Tensors.zeros(Tensors.dtype(tokens), targets.size());
-        return zeros.index_add(0, Tensors.longs(owner), tokens);
+        return Scorer.sequenceLogprobs(c.net(), prompts, targets, c.pad());
     }
 
     /** The reference values of the batch's examples, as a tensor. */

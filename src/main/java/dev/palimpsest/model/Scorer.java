@@ -110,6 +110,15 @@ public final class Scorer {
         return logp.gather(1, targetIndex(targets)).view(logp.size(0));
     }
 
+    /** log P(target | prompt) per example: [batch]. Differentiable. */
+    public static Tensor sequenceLogprobs(CausalLM net, List<long[]> prompts, List<long[]> targets, long pad) {
+        Tensor tokens = targetLogprobs(net, prompts, targets, pad);
+        long[] owner = new long[(int) tokens.size(0)];
+        int k = 0;
+        for (int i = 0; i < targets.size(); i++) for (int j = 0; j < targets.get(i).length; j++) owner[k++] = i;
+        return Tensors.zeros(Tensors.dtype(tokens), targets.size()).index_add(0, Tensors.longs(owner), tokens);
+    }
+
     /** The target tokens of a batch, concatenated, as an [n, 1] index. */
     private static Tensor targetIndex(List<long[]> targets) {
         int n = 0;

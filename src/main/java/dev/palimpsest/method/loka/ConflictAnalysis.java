@@ -107,15 +107,9 @@ public final class ConflictAnalysis {
 
     /** NPO: (2/β) · mean softplus(β · (log π(answer) − log π_ref(answer))). */
     static Tensor npo(CausalLM net, List<long[]> prompts, List<long[]> answers, List<Integer> idx, double[] reference, double beta, long pad) {
-        Tensor tokens = Scorer.targetLogprobs(net, prompts, answers, pad);
-        long[] owner = new long[(int) tokens.size(0)];
+        Tensor seq = Scorer.sequenceLogprobs(net, prompts, answers, pad);
         float[] ref = new float[answers.size()];
-        int k = 0;
-        for (int i = 0; i < answers.size(); i++) {
-            ref[i] = (float) reference[idx.get(i)];
-            for (int j = 0; j < answers.get(i).length; j++) owner[k++] = i;
-        }
-        Tensor seq = Tensors.zeros(Tensors.dtype(tokens), answers.size()).index_add(0, Tensors.longs(owner), tokens);
+        for (int i = 0; i < ref.length; i++) ref[i] = (float) reference[idx.get(i)];
         return torch.softplus(seq.sub(Tensors.floats(ref, ref.length)).mul(Tensors.scalar(beta))).mean().mul(Tensors.scalar(2 / beta));
     }
 
