@@ -13,7 +13,10 @@ import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.experiment.CombinedTask;
 import dev.palimpsest.experiment.ExperimentRunner;
+import dev.palimpsest.UserError;
+import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.report.Report;
@@ -44,8 +47,20 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--methods", split = ",", description = "Methods to compare (default: every registered one).")
     List<String> methods;
 
+    @Option(names = "--task", defaultValue = "unlearn",
+            description = "unlearn (every method forgets 10/20/40 facts, in two settings) or combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA and GRACE). Default ${DEFAULT-VALUE}.")
+    String task;
+
+    @Option(names = "--edits", defaultValue = "20", description = "Combined task: facts edited into counterfactuals (default ${DEFAULT-VALUE}).")
+    int edits;
+
+    @Option(names = "--forgets", defaultValue = "20", description = "Combined task: facts forgotten (default ${DEFAULT-VALUE}).")
+    int forgets;
+
     @Override
     public Integer call() throws Exception {
+        if (!task.equals("unlearn") && !task.equals("combined")) throw new UserError("--task must be unlearn or combined, got '" + task + "'");
+        if (task.equals("combined")) return combined();
         long t0 = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         Path base = DefaultModel.ensure(seed, err), finetuned = DefaultModel.ensureFinetuned(seed, err);
@@ -69,6 +84,30 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = out != null ? out
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         String md = Report.write(rows, dir, "palimpsest demo: unlearning on the built-in world (seed " + seed + ")");
+        var o = spec.commandLine().getOut();
+        o.println(md);
+        o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, dir.toAbsolutePath());
+        return 0;
+    }
+
+    /** LOKA's task on the default model's pretrained facts; --methods picks variants by their labels. */
+    private int combined() throws Exception {
+        long t0 = System.nanoTime();
+        PrintWriter err = spec.commandLine().getErr();
+        Path base = DefaultModel.ensure(seed, err);
+        List<QaItem> pre = QaReader.read(DefaultModel.folder(seed).resolve("world").resolve("pretrain.json"), DataFormat.WORLD);
+        List<CombinedTask.Variant> variants = new ArrayList<>();
+        for (CombinedTask.Variant v : CombinedTask.defaults()) if (methods == null || methods.contains(v.label())) variants.add(v);
+        if (variants.isEmpty()) throw new UserError("--methods matches none of the combined task's methods: "
+                + String.join(", ", CombinedTask.defaults().stream().map(CombinedTask.Variant::label).toList()));
+        CombinedTask.Split split = CombinedTask.Split.of(pre, edits, forgets, seed);
+        List<ResultRow> rows = new ArrayList<>();
+        for (CombinedTask.Variant v : variants) rows.addAll(CombinedTask.run("edit and forget", base, split, v, seed, Evaluator.Options.DEFAULT, err));
+        Path dir = out != null ? out
+                : Path.of("runs", "combined-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Report.writeRows(rows, dir);
+        String md = CombinedTask.markdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")");
+        AtomicFiles.writeString(dir.resolve("report.md"), md);
         var o = spec.commandLine().getOut();
         o.println(md);
         o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, dir.toAbsolutePath());

@@ -67,6 +67,8 @@ public final class LanguageModel implements AutoCloseable {
         if (Files.isRegularFile(codebook)) m.attach(Codebook.read(m.net(), codebook));
         Path side = dir.resolve(SideMemory.FILE);
         if (Files.isRegularFile(side)) m.attach(SideMemory.read(m.net(), side));
+        Path loka = dir.resolve(KnowledgeCodebook.FILE);
+        if (Files.isRegularFile(loka)) m.attach(KnowledgeCodebook.read(m.net(), loka));
         return m;
     }
 

@@ -54,6 +54,12 @@ public final class SiteHooks {
         });
     }
 
+    /** Keeps a tensor made inside a hook alive until the forward pass's caller is done with its results. */
+    public Tensor keepForPass(Tensor t) {
+        if (owner != null) owner.attach(t);
+        return t;
+    }
+
     /** The caller's scope during a forward pass (set by the model). */
     void setOwner(PointerScope scope) {
         owner = scope;

@@ -28,17 +28,22 @@ public final class Report {
 
     /** Writes results.jsonl, results.csv, report.md and the plots into {@code dir}; returns the Markdown. */
     public static String write(List<ResultRow> rows, Path dir, String title) throws IOException {
-        ObjectMapper om = new ObjectMapper();
-        StringBuilder jsonl = new StringBuilder();
-        for (ResultRow r : rows) jsonl.append(om.writeValueAsString(r)).append('\n');
-        AtomicFiles.writeString(dir.resolve("results.jsonl"), jsonl.toString());
-        AtomicFiles.writeString(dir.resolve("results.csv"), csv(rows));
+        writeRows(rows, dir);
         String md = markdown(rows, title);
         List<String> plots = Plots.write(rows, dir);
         StringBuilder withPlots = new StringBuilder(md);
         for (String p : plots) withPlots.append("\n![").append(p).append("](").append(p).append(")\n");
         AtomicFiles.writeString(dir.resolve("report.md"), withPlots.toString());
         return md;
+    }
+
+    /** Writes every row into results.jsonl and results.csv in {@code dir}. */
+    public static void writeRows(List<ResultRow> rows, Path dir) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        StringBuilder jsonl = new StringBuilder();
+        for (ResultRow r : rows) jsonl.append(om.writeValueAsString(r)).append('\n');
+        AtomicFiles.writeString(dir.resolve("results.jsonl"), jsonl.toString());
+        AtomicFiles.writeString(dir.resolve("results.csv"), csv(rows));
     }
 
     public static String markdown(List<ResultRow> rows, String title) {

@@ -60,6 +60,18 @@ public final class LshPlacer {
         return mem;
     }
 
+    /** Records that {@code memory} (placed by other means, e.g. the first clustering) serves {@code bucket} and holds {@code load} requests. */
+    public void register(long bucket, int memory, int load) {
+        while (this.load.size() <= memory) this.load.add(0);
+        this.load.set(memory, this.load.get(memory) + load);
+        bucketMemory.put(bucket, memory);
+    }
+
+    /** Which memory serves each bucket so far. */
+    public Map<Long, Integer> buckets() {
+        return Map.copyOf(bucketMemory);
+    }
+
     public int memories() {
         return load.size();
     }

@@ -11,7 +11,7 @@ import dev.palimpsest.model.Memory;
  * What a memory-based method did: it attached a memory (removing the update detaches it, and the model computes as
  * before) or added to one that was there already (then only removing that memory undoes it).
  */
-final class MemoryUpdate implements Update {
+public final class MemoryUpdate implements Update {
     private final String method, summary;
     private final Map<String, Object> settings;
     private final double seconds;
@@ -19,7 +19,7 @@ final class MemoryUpdate implements Update {
     private final Memory memory;
     private final boolean attached;
 
-    MemoryUpdate(String method, Map<String, Object> settings, double seconds, LanguageModel model, Memory memory, boolean attached, String summary) {
+    public MemoryUpdate(String method, Map<String, Object> settings, double seconds, LanguageModel model, Memory memory, boolean attached, String summary) {
         this.method = method;
         this.settings = settings;
         this.seconds = seconds;

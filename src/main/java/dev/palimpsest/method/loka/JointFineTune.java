@@ -1,0 +1,162 @@
+package dev.palimpsest.method.loka;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Tensor;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.QaItem;
+import dev.palimpsest.io.Progress;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Settings;
+import dev.palimpsest.method.Update;
+import dev.palimpsest.method.UpdateMethod;
+import dev.palimpsest.method.WeightDelta;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.LoraAdapter;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Scorer;
+import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.train.GradClip;
+import dev.palimpsest.train.Lora;
+import dev.palimpsest.train.Optimizers;
+import dev.palimpsest.train.QaFineTuner;
+import dev.palimpsest.train.Trainable;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * The usual way to edit and forget in one update, and LOKA's baseline: fine-tune one set of weights on the sum of
+ * the editing loss (NLL of the new targets) and the unlearning loss ({@code forget_loss}: npo, ga or refusal) over
+ * mixed batches of the requests, plus {@code retain_weight} × a retention term ({@code retain}: none; nll, the
+ * retain set's answers, as GD does; kl, KL from the base model on them). All weights, or one LoRA on every linear
+ * layer but the output head ({@code lora_rank} > 0, merged at the end), so "single LoRA" is this method with the
+ * same losses as LOKA's memories. Defaults: npo, retain none, epochs 10, batch 4, lr 5e-4 below 50M parameters
+ * else 1e-5, gradient clipping at 1.
+ */
+public final class JointFineTune implements UpdateMethod {
+    @Override
+    public String name() {
+        return "joint";
+    }
+
+    @Override
+    public String description() {
+        return "fine-tune one set of weights on the summed editing and unlearning losses (forget_loss=npo|ga|refusal, "
+                + "retain=none|nll|kl, retain_weight=1, epochs=10, batch=4, lr=5e-4 small / 1e-5 large, lora_rank=0: all weights)";
+    }
+
+    @Override
+    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
+            Map<String, String> given, long seed) {
+        long t0 = System.nanoTime();
+        Settings s = new Settings(name(), given);
+        UpdateLosses.Unlearning forget = UpdateLosses.Unlearning.parse(name(), s.text("forget_loss", "npo"));
+        String retainKind = s.text("retain", "none");
+        double retainWeight = s.real("retain_weight", 1.0), beta = s.real("beta", 0.1);
+        int epochs = s.integer("epochs", 10), batch = s.integer("batch", 4), rank = s.integer("lora_rank", 0);
+        CausalLM net = m.net();
+        long params0 = 0;
+        for (Tensor t : net.parameters().values()) params0 += t.numel();
+        double lr = s.real("lr", params0 < 50_000_000L ? 5e-4 : 1e-5);
+        Map<String, Object> resolved = s.resolved();
+        if (!List.of("none", "nll", "kl").contains(retainKind)) throw new UserError("joint: retain must be none, nll or kl, got '" + retainKind + "'");
+        if (requests.isEmpty()) throw new UserError("joint: no requests");
+        if (!retainKind.equals("none") && retain.isEmpty()) throw new UserError("joint: retain=" + retainKind + " needs a retain set");
+        if (epochs < 1 || batch < 1) throw new UserError("joint: epochs and batch must be at least 1");
+
+        var tok = m.tokenizer();
+        long pad = tok.padId();
+        List<UpdateLosses.Example> all = new ArrayList<>();
+        for (KnowledgeRequest r : requests) all.add(UpdateLosses.example(r, tok, format));
+        double[] ref = new double[all.size()];
+        List<long[]> fp = new ArrayList<>(), fa = new ArrayList<>();
+        List<Integer> fi = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++)
+            if (all.get(i).request().kind() == KnowledgeRequest.Kind.FORGET) {
+                fp.add(all.get(i).prompt());
+                fa.add(all.get(i).target());
+                fi.add(i);
+            }
+        if (!fp.isEmpty())
+            try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+                List<Scorer.Scored> sc = Scorer.scoreIds(net, fp, fa, 16, pad);
+                for (int j = 0; j < fi.size(); j++) ref[fi.get(j)] = sc.get(j).sum();
+            }
+        RetainReference kl = retainKind.equals("kl") ? RetainReference.of(net, tok, format, retain, seed) : null;
+        List<long[]> rp = new ArrayList<>(), ra = new ArrayList<>();
+        if (retainKind.equals("nll"))
+            for (QaItem q : retain) {
+                rp.add(tok.encodePrompt(format.prompt(q.question())));
+                ra.add(QaFineTuner.answerIds(tok, format, q.answer()));
+            }
+
+        WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
+        List<Tensor> params;
+        if (rank > 0) {
+            Trainable.freezeAll(net);
+            List<LoraAdapter> adapters = Lora.attach(net, n -> !n.equals("lm_head"), rank, 2.0 * rank, seed);
+            params = Lora.parameters(adapters);
+        } else {
+            params = Trainable.select(net, n -> true);
+        }
+        Optimizer opt = Optimizers.adamW(params, lr, 0.0);
+        Random rnd = new Random(seed);
+        List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) order.add(i);
+        for (int i = 0; i < Math.max(rp.size(), kl == null ? 0 : kl.size()); i++) rOrder.add(i);
+        int steps = epochs * ((all.size() + batch - 1) / batch), rStep = 0;
+        try (ProgressBar bar = Progress.bar(name(), steps)) {
+            for (int epoch = 0; epoch < epochs; epoch++) {
+                Collections.shuffle(order, rnd);
+                for (int start = 0; start < order.size(); start += batch) {
+                    List<Integer> edits = new ArrayList<>(), forgets = new ArrayList<>();
+                    for (int i : order.subList(start, Math.min(order.size(), start + batch)))
+                        (all.get(i).request().kind() == KnowledgeRequest.Kind.EDIT ? edits : forgets).add(i);
+                    try (PointerScope scope = new PointerScope()) {
+                        opt.zero_grad();
+                        Tensor loss = Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                        if (!edits.isEmpty()) loss = loss.add(UpdateLosses.editLoss(net, all, edits, pad));
+                        if (!forgets.isEmpty()) loss = loss.add(UpdateLosses.forgetLoss(net, all, forgets, ref, forget, beta, pad));
+                        if (!rOrder.isEmpty() && retainWeight > 0) {
+                            List<Integer> rb = UpdateLosses.cyclic(rOrder, rStep++, batch);
+                            Tensor r = kl != null ? kl.kl(net, rb, pad)
+                                    : Scorer.targetLogprobs(net, pick(rp, rb), pick(ra, rb), pad).mean().neg();
+                            loss = loss.add(r.mul(Tensors.scalar(retainWeight)));
+                        }
+                        double value = Tensors.item(loss);
+                        if (!Double.isFinite(value)) throw new UserError("joint: the loss became " + value + " (lr " + lr + "); nothing was written");
+                        loss.backward();
+                        GradClip.clipNorm(params, 1.0);
+                        opt.step();
+                        bar.setExtraMessage(String.format(" epoch %d loss %.3f", epoch + 1, value));
+                    }
+                    bar.step();
+                }
+            }
+        } catch (RuntimeException e) {
+            Lora.detachAll(net);
+            Trainable.freezeAll(net);
+            delta.remove();
+            throw e;
+        } finally {
+            if (kl != null) kl.release();
+        }
+        if (rank > 0) Lora.mergeAll(net);
+        Trainable.freezeAll(net);
+        return delta.took((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static List<long[]> pick(List<long[]> xs, List<Integer> idx) {
+        List<long[]> out = new ArrayList<>();
+        for (int i : idx) out.add(xs.get(i));
+        return out;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.palimpsest.method.loka;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.model.Scorer;
+import dev.palimpsest.model.Tokenizer;
+import dev.palimpsest.tensor.Tensors;
+import dev.palimpsest.train.QaFineTuner;
+
+/** The editing and unlearning losses that LOKA's memories and the joint fine-tuning baseline train on, over request batches. */
+final class UpdateLosses {
+    private UpdateLosses() {}
+
+    /** One request as token ids: an edit's prompt and target, or a forget's prompt, old answer and refusal. */
+    record Example(KnowledgeRequest request, long[] prompt, long[] target, long[] refusal) {}
+
+    static Example example(KnowledgeRequest r, Tokenizer tok, QuestionFormat format) {
+        long[] prompt = tok.encodePrompt(format.prompt(r.question()));
+        if (r.kind() == KnowledgeRequest.Kind.EDIT) return new Example(r, prompt, QaFineTuner.answerIds(tok, format, r.target()), null);
+        if (r.answer() == null) throw new UserError("forget request '" + r.question() + "' has no answer to forget");
+        return new Example(r, prompt, QaFineTuner.answerIds(tok, format, r.answer()),
+                r.target() == null ? null : QaFineTuner.answerIds(tok, format, r.target()));
+    }
+
+    /** The editing loss of a batch of edits: NLL of the targets' tokens. */
+    static Tensor editLoss(CausalLM net, List<Example> all, List<Integer> batch, long pad) {
+        return Scorer.targetLogprobs(net, pick(all, batch, Example::prompt), pick(all, batch, Example::target), pad).mean().neg();
+    }
+
+    /** How forgetting is trained: NPO against the base model, gradient ascent on the answer, or the refusal's NLL. */
+    enum Unlearning {
+        NPO, GA, REFUSAL;
+
+        static Unlearning parse(String method, String s) {
+            for (Unlearning u : values()) if (u.name().equalsIgnoreCase(s)) return u;
+            throw new UserError(method + ": forget_loss must be npo, ga or refusal, got '" + s + "'");
+        }
+    }
+
+    /** The unlearning loss of a batch of forgets ({@code ref}: the base model's log p(answer), for NPO). */
+    static Tensor forgetLoss(CausalLM net, List<Example> all, List<Integer> batch, double[] ref, Unlearning kind, double beta, long pad) {
+        if (kind == Unlearning.REFUSAL) {
+            for (int i : batch) if (all.get(i).refusal() == null) throw new UserError("forget_loss=refusal needs a refusal target for '" + all.get(i).request().question() + "'");
+            return Scorer.targetLogprobs(net, pick(all, batch, Example::prompt), pick(all, batch, Example::refusal), pad).mean().neg();
+        }
+        if (kind == Unlearning.GA) return Scorer.targetLogprobs(net, pick(all, batch, Example::prompt), pick(all, batch, Example::target), pad).mean();
+        Tensor seq = Scorer.sequenceLogprobs(net, pick(all, batch, Example::prompt), pick(all, batch, Example::target), pad);
+        float[] r = new float[batch.size()];
+        for (int j = 0; j < r.length; j++) r[j] = (float) ref[batch.get(j)];
+        return torch.softplus(seq.sub(Tensors.floats(r, r.length)).mul(Tensors.scalar(beta))).mean().mul(Tensors.scalar(2 / beta));
+    }
+
+    static List<long[]> pick(List<Example> all, List<Integer> idx, java.util.function.Function<Example, long[]> f) {
+        List<long[]> out = new ArrayList<>();
+        for (int i : idx) out.add(f.apply(all.get(i)));
+        return out;
+    }
+
+    static List<Integer> cyclic(List<Integer> order, int step, int batch) {
+        List<Integer> out = new ArrayList<>();
+        for (int j = 0; j < Math.min(batch, order.size()); j++) out.add(order.get((step * batch + j) % order.size()));
+        return out;
+    }
+
+    static void setGradients(List<Tensor> params, Tensor flat) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            long at = 0;
+            for (Tensor p : params) {
+                long n = p.numel();
+                Tensor part = Tensors.slice(flat, 0, at, at + n).view(p.sizes()).toType(Tensors.dtype(p));
+                if (p.grad().defined()) p.grad().copy_(part);
+                else p.mutable_grad().put(part.clone());
+                at += n;
+            }
+        }
+    }
+
+}
