@@ -19,6 +19,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.report.Plots;
 import dev.palimpsest.report.Report;
 import dev.palimpsest.world.DefaultModel;
 import picocli.CommandLine.Command;
@@ -56,6 +57,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--forgets", defaultValue = "20", description = "Combined task: facts forgotten (default ${DEFAULT-VALUE}).")
     int forgets;
+
+    @Option(names = "--rounds", defaultValue = "1",
+            description = "Combined task: apply the update in this many sequential rounds, measuring after each (default ${DEFAULT-VALUE}: all at once).")
+    int rounds;
 
     @Override
     public Integer call() throws Exception {
@@ -102,11 +107,24 @@ final class DemoCommand implements Callable<Integer> {
                 + String.join(", ", CombinedTask.defaults().stream().map(CombinedTask.Variant::label).toList()));
         CombinedTask.Split split = CombinedTask.Split.of(pre, edits, forgets, seed);
         List<ResultRow> rows = new ArrayList<>();
-        for (CombinedTask.Variant v : variants) rows.addAll(CombinedTask.run("edit and forget", base, split, v, seed, Evaluator.Options.DEFAULT, err));
+        for (CombinedTask.Variant v : variants)
+            rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, seed, Evaluator.Options.DEFAULT, err));
         Path dir = out != null ? out
                 : Path.of("runs", "combined-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Report.writeRows(rows, dir);
-        String md = CombinedTask.markdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")");
+        String md;
+        if (rounds == 1) {
+            md = CombinedTask.markdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")");
+        } else {
+            md = CombinedTask.roundsMarkdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds (seed " + seed + ")");
+            StringBuilder plots = new StringBuilder(md);
+            for (String column : List.of("edit reliability", "forget R1", "retain R1")) {
+                String file = Plots.lines(dir, column.replace(' ', '-') + "-by-round.png", column + " after each round", "round", column,
+                        CombinedTask.roundSeries(rows, column));
+                plots.append("\n![").append(file).append("](").append(file).append(")\n");
+            }
+            md = plots.toString();
+        }
         AtomicFiles.writeString(dir.resolve("report.md"), md);
         var o = spec.commandLine().getOut();
         o.println(md);

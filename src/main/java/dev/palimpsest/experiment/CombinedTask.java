@@ -74,34 +74,61 @@ public final class CombinedTask {
 
     /** Runs one variant on a fresh copy of the model and measures it. */
     public static List<ResultRow> run(String setting, Path model, Split split, Variant v, long seed, Evaluator.Options opts, PrintWriter log) {
+        return runRounds(setting, model, split, v, 1, seed, opts, log);
+    }
+
+    /**
+     * Sequential updating: the edits and forgets arrive in {@code rounds} equal batches, applied one after another to
+     * the same model (LOKA places later batches by LSH); after each round the edits and forgets so far are measured.
+     * Rows carry the round number where the one-shot task carries the forget-set size; the one-shot task is one round.
+     */
+    public static List<ResultRow> runRounds(String setting, Path model, Split split, Variant v, int rounds, long seed, Evaluator.Options opts,
+            PrintWriter log) {
+        int e = split.edits().size(), f = split.forgets().size();
+        if (rounds < 1 || rounds > Math.max(e, f)) throw new UserError("rounds must be between 1 and " + Math.max(e, f) + ", got " + rounds);
         List<ResultRow> rows = new ArrayList<>();
         try (LanguageModel m = LanguageModel.load(model); LanguageModel base = LanguageModel.load(model)) {
             QuestionFormat format = m.questionFormat();
-            Update u = MethodRegistry.get(v.method()).apply(m, format, split.requests(), split.retain(), v.settings(), seed);
             List<QaItem> retain = split.retain().subList(0, Math.min(ExperimentRunner.EVAL_CAP, split.retain().size()));
-            List<EditItem> edits = new ArrayList<>();
-            int e = split.edits().size();
-            for (int i = 0; i < e; i++) {
-                QaItem q = split.edits().get(i);
-                List<String> lp = new ArrayList<>(), la = new ArrayList<>();
-                for (int j = i; j < retain.size(); j += e) {
-                    lp.add(retain.get(j).question());
-                    la.add(retain.get(j).answer());
-                }
-                List<String> para = q.paraphrasedQuestions();
-                edits.add(new EditItem(q.id(), q.question(), null, q.perturbedAnswers().get(0), q.answer(),
-                        para.isEmpty() ? List.of() : List.of(para.get(para.size() - 1)), lp, la));
+            double seconds = 0;
+            for (int r = 1; r <= rounds; r++) {
+                Split now = new Split(split.edits().subList(e * (r - 1) / rounds, e * r / rounds), split.forgets().subList(f * (r - 1) / rounds, f * r / rounds),
+                        split.retain());
+                Update u = MethodRegistry.get(v.method()).apply(m, format, now.requests(), split.retain(), v.settings(), seed + r - 1);
+                seconds += u.seconds();
+                Split sofar = new Split(split.edits().subList(0, e * r / rounds), split.forgets().subList(0, f * r / rounds), split.retain());
+                List<ResultRow> measured = measure(setting, v.label(), rounds == 1 ? f : r, m, base, format, sofar, retain, seconds, seed, opts);
+                rows.addAll(measured);
+                Map<String, Double> shown = summary(measured);
+                log.printf("%s / %s%s: edit reliability %.3f, generalization %.3f, forget ROUGE-1 %.3f, retain ROUGE-1 %.3f, locality %.3f (update %.1f s)%n",
+                        setting, v.label(), rounds == 1 ? "" : " / round " + r, shown.get("edit reliability"), shown.get("edit generalization"),
+                        shown.get("forget R1"), shown.get("retain R1"), shown.get("locality"), seconds);
             }
-            int n = split.forgets().size();
-            if (!edits.isEmpty())
-                rows.add(new ResultRow(setting, v.label(), n, seed, "edit", Evaluator.edits(m, base, format, edits, opts).summary(), u.seconds()));
-            if (n > 0) rows.add(new ResultRow(setting, v.label(), n, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), u.seconds()));
-            rows.add(new ResultRow(setting, v.label(), n, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), u.seconds()));
-            Map<String, Double> shown = summary(rows);
-            log.printf("%s / %s: edit reliability %.3f, generalization %.3f, forget ROUGE-1 %.3f, retain ROUGE-1 %.3f, locality %.3f (update %.1f s)%n",
-                    setting, v.label(), shown.get("edit reliability"), shown.get("edit generalization"), shown.get("forget R1"), shown.get("retain R1"),
-                    shown.get("locality"), u.seconds());
         }
+        return rows;
+    }
+
+    private static List<ResultRow> measure(String setting, String label, int key, LanguageModel m, LanguageModel base, QuestionFormat format,
+            Split split, List<QaItem> retain, double seconds, long seed, Evaluator.Options opts) {
+        List<ResultRow> rows = new ArrayList<>();
+        List<EditItem> edits = new ArrayList<>();
+        int e = split.edits().size();
+        for (int i = 0; i < e; i++) {
+            QaItem q = split.edits().get(i);
+            List<String> lp = new ArrayList<>(), la = new ArrayList<>();
+            for (int j = i; j < retain.size(); j += e) {
+                lp.add(retain.get(j).question());
+                la.add(retain.get(j).answer());
+            }
+            List<String> para = q.paraphrasedQuestions();
+            edits.add(new EditItem(q.id(), q.question(), null, q.perturbedAnswers().get(0), q.answer(),
+                    para.isEmpty() ? List.of() : List.of(para.get(para.size() - 1)), lp, la));
+        }
+        if (!edits.isEmpty())
+            rows.add(new ResultRow(setting, label, key, seed, "edit", Evaluator.edits(m, base, format, edits, opts).summary(), seconds));
+        if (!split.forgets().isEmpty())
+            rows.add(new ResultRow(setting, label, key, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), seconds));
+        rows.add(new ResultRow(setting, label, key, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), seconds));
         return rows;
     }
 
@@ -121,6 +148,35 @@ public final class CombinedTask {
     private static ResultRow find(List<ResultRow> rows, String split) {
         for (ResultRow r : rows) if (r.split().equals(split)) return r;
         return null;
+    }
+
+    /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
+    public static String roundsMarkdown(List<ResultRow> rows, String title) {
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (String method : rows.stream().map(ResultRow::method).distinct().toList())
+            for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray()) {
+                List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList();
+                sb.append("| ").append(method).append(" | ").append(r).append(" |");
+                for (double v : summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
+                sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
+            }
+        return sb.toString();
+    }
+
+    /** Per method, a column of the table against the round: the series of a line chart. */
+    public static Map<String, double[][]> roundSeries(List<ResultRow> rows, String column) {
+        Map<String, double[][]> out = new LinkedHashMap<>();
+        for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
+            int[] rounds = rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray();
+            double[][] xy = new double[2][rounds.length];
+            for (int i = 0; i < rounds.length; i++) {
+                int r = rounds[i];
+                xy[0][i] = r;
+                xy[1][i] = summary(rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList()).get(column);
+            }
+            out.put(method, xy);
+        }
+        return out;
     }
 
     /** The combined-task table: one line per method. */

@@ -16,7 +16,6 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.LoraAdapter;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.model.Tokenizer;
@@ -103,14 +102,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         Reference ref = reference(net, tok.padId(), prompts, answers, refusals, rPrompts, rAnswers, retainWeight);
         Context ctx = new Context(net, tok.padId(), beta, retainWeight, refusalWeight, ref);
 
-        List<Tensor> params;
-        if (rank > 0) {
-            Trainable.freezeAll(net);
-            List<LoraAdapter> adapters = Lora.attach(net, n -> !n.equals("lm_head"), rank, 2.0 * rank, seed);
-            params = Lora.parameters(adapters);
-        } else {
-            params = Trainable.select(net, n -> true);
-        }
+        List<Tensor> params = Trainable.allOrLora(net, rank, seed);
         Optimizer opt = Optimizers.adamW(params, lr, 0.0);
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();

@@ -13,7 +13,7 @@ import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.io.AtomicFiles;
 
 /** PNG line charts of a metric against the number of forget samples, one line per method (XChart). */
-final class Plots {
+public final class Plots {
     private Plots() {}
 
     /** Writes one forget-ROUGE and one score chart per setting that has more than one forget size; returns file names. */
@@ -50,6 +50,18 @@ final class Plots {
             }
             if (!x.isEmpty()) chart.addSeries(method, x, y);
         }
+        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        AtomicFiles.writeFile(dir.resolve(file), tmp -> java.nio.file.Files.write(tmp, png));
+        return file;
+    }
+
+    /** A line chart of named series (x values, y values) written to {@code dir/file}; returns the file name. */
+    public static String lines(Path dir, String file, String title, String xLabel, String yLabel, java.util.Map<String, double[][]> series)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder().width(720).height(440).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setMarkerSize(7);
+        for (var e : series.entrySet()) chart.addSeries(e.getKey(), e.getValue()[0], e.getValue()[1]);
         byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         AtomicFiles.writeFile(dir.resolve(file), tmp -> java.nio.file.Files.write(tmp, png));
         return file;

@@ -28,6 +28,16 @@ public final class Trainable {
         return out;
     }
 
+    /**
+     * What an unlearning run trains: with {@code loraRank} > 0, fresh LoRA adapters (alpha 2·rank) on every linear
+     * layer but the output head, the base frozen; otherwise all weights. Returns the trainable tensors.
+     */
+    public static List<Tensor> allOrLora(CausalLM net, int loraRank, long seed) {
+        if (loraRank <= 0) return select(net, n -> true);
+        freezeAll(net);
+        return Lora.parameters(Lora.attach(net, n -> !n.equals("lm_head"), loraRank, 2.0 * loraRank, seed));
+    }
+
     /** Freezes every base weight (adapters keep their own setting). */
     public static void freezeAll(CausalLM net) {
         for (Tensor t : net.parameters().values()) t.set_requires_grad(false);

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.Random;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
@@ -21,7 +20,6 @@ import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.method.WeightDelta;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.LoraAdapter;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.tensor.Tensors;
@@ -76,20 +74,7 @@ public final class JointFineTune implements UpdateMethod {
         long pad = tok.padId();
         List<UpdateLosses.Example> all = new ArrayList<>();
         for (KnowledgeRequest r : requests) all.add(UpdateLosses.example(r, tok, format));
-        double[] ref = new double[all.size()];
-        List<long[]> fp = new ArrayList<>(), fa = new ArrayList<>();
-        List<Integer> fi = new ArrayList<>();
-        for (int i = 0; i < all.size(); i++)
-            if (all.get(i).request().kind() == KnowledgeRequest.Kind.FORGET) {
-                fp.add(all.get(i).prompt());
-                fa.add(all.get(i).target());
-                fi.add(i);
-            }
-        if (!fp.isEmpty())
-            try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-                List<Scorer.Scored> sc = Scorer.scoreIds(net, fp, fa, 16, pad);
-                for (int j = 0; j < fi.size(); j++) ref[fi.get(j)] = sc.get(j).sum();
-            }
+        double[] ref = UpdateLosses.forgetReference(net, pad, all);
         RetainReference kl = retainKind.equals("kl") ? RetainReference.of(net, tok, format, retain, seed) : null;
         List<long[]> rp = new ArrayList<>(), ra = new ArrayList<>();
         if (retainKind.equals("nll"))
@@ -99,14 +84,7 @@ public final class JointFineTune implements UpdateMethod {
             }
 
         WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
-        List<Tensor> params;
-        if (rank > 0) {
-            Trainable.freezeAll(net);
-            List<LoraAdapter> adapters = Lora.attach(net, n -> !n.equals("lm_head"), rank, 2.0 * rank, seed);
-            params = Lora.parameters(adapters);
-        } else {
-            params = Trainable.select(net, n -> true);
-        }
+        List<Tensor> params = Trainable.allOrLora(net, rank, seed);
         Optimizer opt = Optimizers.adamW(params, lr, 0.0);
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();

@@ -9,10 +9,8 @@ import java.util.Random;
 import java.util.TreeSet;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,11 +31,9 @@ import dev.palimpsest.model.KnowledgeCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Memory;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.model.Scorer;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.Optimizers;
-import dev.palimpsest.train.QaFineTuner;
 import me.tongfei.progressbar.ProgressBar;
 
 /**
@@ -154,7 +150,7 @@ public final class Loka implements UpdateMethod {
                 for (int j = 0; j < width; j++) centre[j] += e[j] / negativeStates.size();
             }
             RetainReference ref = RetainReference.of(net, tok, format, retain, seed);
-            double[] forgetRef = forgetReference(net, tok, all);
+            double[] forgetRef = UpdateLosses.forgetReference(net, tok.padId(), all);
             codebook.setEnabled(true);
 
             List<String> log = new ArrayList<>();
@@ -254,26 +250,6 @@ public final class Loka implements UpdateMethod {
         double[] m = new double[emb[0].length];
         for (int i : idx) for (int j = 0; j < m.length; j++) m[j] += emb[i][j] / idx.size();
         return m;
-    }
-
-    /** The base model's log-probability of each forget request's old answer (NPO's reference); NaN for edits. */
-    private static double[] forgetReference(CausalLM net, Tokenizer tok, List<UpdateLosses.Example> all) {
-        double[] ref = new double[all.size()];
-        Arrays.fill(ref, Double.NaN);
-        List<long[]> p = new ArrayList<>(), a = new ArrayList<>();
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < all.size(); i++)
-            if (all.get(i).request().kind() == KnowledgeRequest.Kind.FORGET) {
-                p.add(all.get(i).prompt());
-                a.add(all.get(i).target());
-                idx.add(i);
-            }
-        if (p.isEmpty()) return ref;
-        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            List<Scorer.Scored> sc = Scorer.scoreIds(net, p, a, 16, tok.padId());
-            for (int j = 0; j < idx.size(); j++) ref[idx.get(j)] = sc.get(j).sum();
-        }
-        return ref;
     }
 
     /** The conflict score of a cluster: mean cosine of edit and forget gradients over probe batches, on a fresh memory. */

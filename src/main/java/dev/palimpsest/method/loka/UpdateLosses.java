@@ -1,8 +1,10 @@
 package dev.palimpsest.method.loka;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -84,4 +86,24 @@ final class UpdateLosses {
         }
     }
 
+
+    /** The base model's log-probability of each forget request's old answer (NPO's reference); NaN for edits. */
+    static double[] forgetReference(CausalLM net, long pad, List<Example> all) {
+        double[] ref = new double[all.size()];
+        Arrays.fill(ref, Double.NaN);
+        List<long[]> p = new ArrayList<>(), a = new ArrayList<>();
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++)
+            if (all.get(i).request().kind() == KnowledgeRequest.Kind.FORGET) {
+                p.add(all.get(i).prompt());
+                a.add(all.get(i).target());
+                idx.add(i);
+            }
+        if (p.isEmpty()) return ref;
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            List<Scorer.Scored> sc = Scorer.scoreIds(net, p, a, 16, pad);
+            for (int j = 0; j < idx.size(); j++) ref[idx.get(j)] = sc.get(j).sum();
+        }
+        return ref;
+    }
 }
