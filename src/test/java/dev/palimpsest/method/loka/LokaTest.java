@@ -143,8 +143,7 @@ class LokaTest {
                     editBefore, editAfter, forgetBefore, forgetAfter, para, known, unseen);
             assertTrue(para >= 0.9, "held-out paraphrases routed to a memory: " + para);
             assertTrue(known <= 0.1, "held-out phrasings of facts outside the update routed: " + known);
-            // The issue asks ≤ 10 % here as well; measured 22-28 % on this world (see the closing notes), so this guards the present level.
-            assertTrue(unseen <= 0.35, "questions about entities the model never met routed: " + unseen);
+            assertTrue(unseen <= 0.1, "questions about entities the model never met routed: " + unseen);
 
             // Save and load keep the memories and the router; removing the codebook restores the base model exactly.
             Path dir = tmp.resolve("updated");
