@@ -120,18 +120,12 @@ public final class KnowledgeCodebook implements Memory {
     public void setRouter(Tensor mean, Tensor std, Tensor weight, double bias, double threshold, Tensor centroids) {
         if (centroids.size(0) != memories.size()) throw new IllegalArgumentException(centroids.size(0) + " centroids for " + memories.size() + " memories");
         for (Tensor t : new Tensor[] {routerMean, routerStd, routerWeight, this.centroids}) if (t != null) t.releaseReference();
-        routerMean = own(mean);
-        routerStd = own(std);
-        routerWeight = own(weight);
-        this.centroids = own(centroids);
+        routerMean = Tensors.retainedCopy(mean);
+        routerStd = Tensors.retainedCopy(std);
+        routerWeight = Tensors.retainedCopy(weight);
+        this.centroids = Tensors.retainedCopy(centroids);
         routerBias = bias;
         this.threshold = threshold;
-    }
-
-    private static Tensor own(Tensor t) {
-        Tensor c = t.detach().toType(ScalarType.Float).contiguous().clone();
-        c.retainReference();
-        return c;
     }
 
     /** Token scores of router states [.., tokens, width · router layers] (no mask, no running max). */
@@ -176,9 +170,9 @@ public final class KnowledgeCodebook implements Memory {
 
     private void setRunning(Tensor max, Tensor sum, Tensor count) {
         for (Tensor r : new Tensor[] {runMax, runSum, runCount}) if (r != null) r.releaseReference();
-        runMax = own(max);
-        runSum = own(sum);
-        runCount = own(count);
+        runMax = Tensors.retainedCopy(max);
+        runSum = Tensors.retainedCopy(sum);
+        runCount = Tensors.retainedCopy(count);
     }
 
     private Tensor add(int j, Tensor out) {
@@ -287,7 +281,7 @@ public final class KnowledgeCodebook implements Memory {
             for (int i = 0; i < n; i++) {
                 List<LoraAdapter> m = new ArrayList<>();
                 for (int l : c.memoryLayers) {
-                    Tensor a = own(load(f, file, "memory." + i + ".layer." + l + ".A")), b = own(load(f, file, "memory." + i + ".layer." + l + ".B"));
+                    Tensor a = Tensors.retainedCopy(load(f, file, "memory." + i + ".layer." + l + ".A")), b = Tensors.retainedCopy(load(f, file, "memory." + i + ".layer." + l + ".B"));
                     m.add(new LoraAdapter(a, b, c.alpha));
                 }
                 c.memories.add(m);

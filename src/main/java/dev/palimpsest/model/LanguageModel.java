@@ -83,6 +83,13 @@ public final class LanguageModel implements AutoCloseable {
         memories.remove(memory);
     }
 
+    /** The attached memory of this kind (the last attached, should there be several), or null. */
+    public <T extends Memory> T memory(Class<T> kind) {
+        T found = null;
+        for (Memory mem : memories) if (kind.isInstance(mem)) found = kind.cast(mem);
+        return found;
+    }
+
     public List<Memory> memories() {
         return List.copyOf(memories);
     }

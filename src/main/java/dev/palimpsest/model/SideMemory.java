@@ -60,14 +60,8 @@ public final class SideMemory implements Memory {
 
     /** Appends an empty working memory (ΔW = 0, no threshold yet, so it never fires). */
     public void addMemory() {
-        deltas.add(own(Tensors.zeros(ScalarType.Float, outFeatures, inFeatures)));
+        deltas.add(Tensors.retainedCopy(Tensors.zeros(ScalarType.Float, outFeatures, inFeatures)));
         minActs.add(Double.POSITIVE_INFINITY);
-    }
-
-    private static Tensor own(Tensor t) {
-        Tensor c = t.detach().toType(ScalarType.Float).contiguous().clone();
-        c.retainReference();
-        return c;
     }
 
     /** Per-token activations ‖ΔW a‖ of keys [..., F]; differentiable (and finite in its gradient at ΔW = 0). */
@@ -141,8 +135,8 @@ public final class SideMemory implements Memory {
             sums.releaseReference();
             counts.releaseReference();
         }
-        sums = own(s);
-        counts = own(c);
+        sums = Tensors.retainedCopy(s);
+        counts = Tensors.retainedCopy(c);
     }
 
     /** Which memory the last forward pass used at each row's last position (-1: the main memory). */
@@ -202,7 +196,7 @@ public final class SideMemory implements Memory {
         }
         deltas.subList(from, to).clear();
         minActs.subList(from, to).clear();
-        deltas.add(from, own(merged));
+        deltas.add(from, Tensors.retainedCopy(merged));
         minActs.add(from, min);
     }
 
@@ -246,7 +240,7 @@ public final class SideMemory implements Memory {
         s.deltas.clear();
         s.minActs.clear();
         for (int i = 0; i < acts.length; i++) {
-            s.deltas.add(own(d.select(0, i)));
+            s.deltas.add(Tensors.retainedCopy(d.select(0, i)));
             s.minActs.add((double) acts[i]);
         }
         if (acts.length == 0) s.addMemory();

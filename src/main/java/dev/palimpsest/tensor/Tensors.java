@@ -125,6 +125,16 @@ public final class Tensors {
         return t.narrow(dim, start, end - start);
     }
 
+    /**
+     * A detached, contiguous fp32 copy that holds a reference of its own, for state kept across forward passes
+     * (outside any PointerScope); the holder releases it with {@code releaseReference()}.
+     */
+    public static Tensor retainedCopy(Tensor t) {
+        Tensor c = t.detach().toType(ScalarType.Float).contiguous().clone();
+        c.retainReference();
+        return c;
+    }
+
     /** The sum over one dimension, which goes away. */
     public static Tensor sum(Tensor t, long dim) {
         return t.sum(new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());

@@ -8,10 +8,8 @@ import java.util.Random;
 import java.util.Set;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
@@ -21,11 +19,8 @@ import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.LoraAdapter;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.model.Scorer;
-import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.Optimizers;
-import dev.palimpsest.train.QaFineTuner;
 import me.tongfei.progressbar.ProgressBar;
 
 /**
@@ -59,41 +54,32 @@ public final class ConflictAnalysis {
         if (edits.isEmpty() || forget.isEmpty()) throw new UserError("analyze conflicts: needs both edit and forget requests");
         if (s.batchSize() < 1 || s.epochs() < 1 || s.rank() < 1) throw new UserError("analyze conflicts: batch size, epochs and rank must be at least 1");
         CausalLM net = m.net();
-        var tok = m.tokenizer();
-        List<long[]> ep = new ArrayList<>(), et = new ArrayList<>(), fp = new ArrayList<>(), fa = new ArrayList<>();
-        for (KnowledgeRequest r : edits) {
-            ep.add(tok.encodePrompt(format.prompt(r.question())));
-            et.add(QaFineTuner.answerIds(tok, format, r.target()));
-        }
-        for (QaItem q : forget) {
-            fp.add(tok.encodePrompt(format.prompt(q.question())));
-            fa.add(QaFineTuner.answerIds(tok, format, q.answer()));
-        }
-        long pad = tok.padId();
-        double[] reference = new double[fp.size()];
-        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            List<Scorer.Scored> sc = Scorer.scoreIds(net, fp, fa, 8, pad);
-            for (int i = 0; i < reference.length; i++) reference[i] = sc.get(i).sum();
-        }
+        long pad = m.tokenizer().padId();
+        // Edits first, then the forget facts as forget requests: one example list for the shared losses.
+        List<UpdateLosses.Example> all = new ArrayList<>();
+        for (KnowledgeRequest r : edits) all.add(UpdateLosses.example(r, m.tokenizer(), format));
+        for (QaItem q : forget)
+            all.add(UpdateLosses.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null, List.of()), m.tokenizer(), format));
+        int e = edits.size(), f = forget.size();
+        double[] reference = UpdateLosses.forgetReference(net, pad, all);
         Set<String> downs = new HashSet<>();
         for (int l = 0; l < net.numLayers(); l++) downs.add(net.downProjection(l));
         List<LoraAdapter> adapters = Lora.attach(net, downs::contains, s.rank(), 2.0 * s.rank(), s.seed());
         List<Tensor> params = Lora.parameters(adapters);
         Optimizer opt = Optimizers.adamW(params, s.lr(), 0);
-        int steps = (int) Math.ceil(Math.max(ep.size(), fp.size()) / (double) s.batchSize());
+        int steps = (int) Math.ceil(Math.max(e, f) / (double) s.batchSize());
         Random rnd = new Random(s.seed());
         List<Double> cos = new ArrayList<>();
         try (ProgressBar bar = Progress.bar("conflict steps", (long) steps * s.epochs())) {
             for (int epoch = 0; epoch < s.epochs(); epoch++) {
-                List<Integer> eo = order(ep.size(), rnd), fo = order(fp.size(), rnd);
+                List<Integer> eo = order(0, e, rnd), fo = order(e, f, rnd);
                 for (int step = 0; step < steps; step++) {
                     try (PointerScope scope = new PointerScope()) {
-                        List<Integer> ei = cyclic(eo, step, s.batchSize()), fi = cyclic(fo, step, s.batchSize());
-                        Tensor editLoss = Scorer.targetLogprobs(net, pick(ep, ei), pick(et, ei), pad).mean().neg();
-                        Tensor ge = GradientConflict.gradient(editLoss, params);
-                        Tensor gf = GradientConflict.gradient(npo(net, pick(fp, fi), pick(fa, fi), fi, reference, s.beta(), pad), params);
+                        List<Integer> ei = UpdateLosses.cyclic(eo, step, s.batchSize()), fi = UpdateLosses.cyclic(fo, step, s.batchSize());
+                        Tensor ge = GradientConflict.gradient(UpdateLosses.editLoss(net, all, ei, pad), params);
+                        Tensor gf = GradientConflict.gradient(UpdateLosses.forgetLoss(net, all, fi, reference, UpdateLosses.Unlearning.NPO, s.beta(), pad), params);
                         cos.add(GradientConflict.cosine(ge, gf));
-                        setGradients(params, ge.add(gf));
+                        UpdateLosses.setGradients(params, ge.add(gf));
                         opt.step();
                     }
                     bar.step();
@@ -105,42 +91,11 @@ public final class ConflictAnalysis {
         return new Result(cos.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    /** NPO: (2/β) · mean softplus(β · (log π(answer) − log π_ref(answer))). */
-    static Tensor npo(CausalLM net, List<long[]> prompts, List<long[]> answers, List<Integer> idx, double[] reference, double beta, long pad) {
-        Tensor seq = Scorer.sequenceLogprobs(net, prompts, answers, pad);
-        float[] ref = new float[answers.size()];
-        for (int i = 0; i < ref.length; i++) ref[i] = (float) reference[idx.get(i)];
-        return torch.softplus(seq.sub(Tensors.floats(ref, ref.length)).mul(Tensors.scalar(beta))).mean().mul(Tensors.scalar(2 / beta));
-    }
-
-    private static void setGradients(List<Tensor> params, Tensor flat) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            long at = 0;
-            for (Tensor p : params) {
-                long n = p.numel();
-                p.grad().copy_(Tensors.slice(flat, 0, at, at + n).view(p.sizes()).toType(Tensors.dtype(p)));
-                at += n;
-            }
-        }
-    }
-
-    private static List<Integer> order(int n, Random rnd) {
+    /** The indices from, from + 1, …, from + n − 1 in a random order. */
+    private static List<Integer> order(int from, int n, Random rnd) {
         List<Integer> o = new ArrayList<>();
-        for (int i = 0; i < n; i++) o.add(i);
+        for (int i = 0; i < n; i++) o.add(from + i);
         Collections.shuffle(o, rnd);
         return o;
-    }
-
-    /** The step's batch of a list shorter than the epoch: it wraps around. */
-    private static List<Integer> cyclic(List<Integer> order, int step, int batch) {
-        List<Integer> out = new ArrayList<>();
-        for (int j = 0; j < Math.min(batch, order.size()); j++) out.add(order.get((step * batch + j) % order.size()));
-        return out;
-    }
-
-    private static List<long[]> pick(List<long[]> all, List<Integer> idx) {
-        List<long[]> out = new ArrayList<>();
-        for (int i : idx) out.add(all.get(i));
-        return out;
     }
 }

@@ -29,7 +29,6 @@ import dev.palimpsest.method.memory.MemoryUpdate;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.KnowledgeCodebook;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.Memory;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
@@ -92,8 +91,7 @@ public final class Loka implements UpdateMethod {
         CausalLM net = m.net();
         Tokenizer tok = m.tokenizer();
         Settings s = new Settings(name(), given);
-        KnowledgeCodebook existing = null;
-        for (Memory mem : m.memories()) if (mem instanceof KnowledgeCodebook c) existing = c;
+        KnowledgeCodebook existing = m.memory(KnowledgeCodebook.class);
         int layers = net.numLayers(), half = Math.max(1, layers / 2);
         if (layers < 2) throw new UserError("loka: needs a model with at least 2 layers (router layers below, memory layers above)");
         int[] routerLayers = ints(s.text("router_layers", existing != null ? join(existing.routerLayers()) : range(0, half)), "router_layers");
@@ -212,11 +210,9 @@ public final class Loka implements UpdateMethod {
             ref.release();
 
             // The router: update prompts and paraphrases against the negatives; one centroid per memory.
-            List<long[]> positives = new ArrayList<>();
-            for (UpdateLosses.Example e : all) {
-                positives.add(e.prompt());
-                for (String p : e.request().rephrases()) positives.add(tok.encodePrompt(format.prompt(p)));
-            }
+            List<long[]> rephrases = new ArrayList<>();
+            for (UpdateLosses.Example e : all)
+                for (String p : e.request().rephrases()) rephrases.add(tok.encodePrompt(format.prompt(p)));
             double[][] centroids = new double[codebook.size()][width];
             int[] counts = new int[codebook.size()];
             for (int i = 0; i < all.size(); i++) {
@@ -226,7 +222,9 @@ public final class Loka implements UpdateMethod {
             float[] flat = new float[codebook.size() * width];
             for (int c = 0; c < centroids.length; c++) for (int j = 0; j < width; j++) flat[c * width + j] = (float) (centroids[c][j] / Math.max(1, counts[c]));
             codebook.setEnabled(false);
-            List<float[][]> positiveStates = PromptStates.of(net, routerLayers, positives, tok.padId());
+            // The request prompts' states are those computed above (the router layers never see a memory).
+            List<float[][]> positiveStates = new ArrayList<>(requestStates);
+            positiveStates.addAll(PromptStates.of(net, routerLayers, rephrases, tok.padId()));
             RouterTraining.fit(codebook, positiveStates, negativeStates, Tensors.floats(flat, codebook.size(), width), rs);
             codebook.setState(state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed).toString());
             for (String line : log) Progress.note("loka: " + line);

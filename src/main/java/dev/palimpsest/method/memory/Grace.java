@@ -24,7 +24,6 @@ import dev.palimpsest.model.Codebook;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.Memory;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
@@ -71,8 +70,7 @@ public final class Grace implements UpdateMethod {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
         Settings s = new Settings(name(), given);
-        Codebook existing = null;
-        for (Memory mem : m.memories()) if (mem instanceof Codebook c) existing = c;
+        Codebook existing = m.memory(Codebook.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : defaultLayer(net.numLayers()));
         double eps = s.real("eps", 1.0), lr = s.real("lr", 1.0);
         int iterations = s.integer("iterations", 100);

@@ -22,7 +22,6 @@ import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.Memory;
 import dev.palimpsest.model.PaddedBatch;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.SideMemory;
@@ -81,8 +80,7 @@ public final class Wise implements UpdateMethod {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
         Settings s = new Settings(name(), given);
-        SideMemory existing = null;
-        for (Memory mem : m.memories()) if (mem instanceof SideMemory w) existing = w;
+        SideMemory existing = m.memory(SideMemory.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : Grace.defaultLayer(net.numLayers()));
         double actRatio = s.real("act_ratio", existing != null ? existing.actRatio() : 0.88);
         Config c = new Config(s.real("lr", 1.0), s.integer("iterations", 70), s.real("alpha", 5), s.real("beta", 20), s.real("gamma", 10),
