@@ -49,7 +49,7 @@ final class DemoCommand implements Callable<Integer> {
     List<String> methods;
 
     @Option(names = "--task", defaultValue = "unlearn",
-            description = "unlearn (every method forgets 10/20/40 facts, in two settings) or combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA and GRACE). Default ${DEFAULT-VALUE}.")
+            description = "unlearn (every method forgets 10/20/40 facts, in two settings) or combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA, GRACE and WISE). Default ${DEFAULT-VALUE}.")
     String task;
 
     @Option(names = "--edits", defaultValue = "20", description = "Combined task: facts edited into counterfactuals (default ${DEFAULT-VALUE}).")

@@ -42,6 +42,7 @@ public final class CombinedTask {
                 new Variant("GD", "joint", Map.of("forget_loss", "ga", "retain", "nll")),
                 new Variant("single LoRA", "joint", Map.of("forget_loss", "npo", "retain", "kl", "lora_rank", "8", "lr", "1e-3")),
                 new Variant("GRACE", "grace", Map.of()),
+                new Variant("WISE", "wise", Map.of()),
                 new Variant("LOKA", "loka", Map.of()));
     }
 

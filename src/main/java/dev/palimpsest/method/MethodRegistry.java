@@ -24,6 +24,7 @@ public final class MethodRegistry {
         register(dev.palimpsest.method.locate.Memit::new);
         register(dev.palimpsest.method.locate.AlphaEdit::new);
         register(dev.palimpsest.method.memory.Grace::new);
+        register(dev.palimpsest.method.memory.Wise::new);
         register(dev.palimpsest.method.loka.JointFineTune::new);
         register(dev.palimpsest.method.loka.Loka::new);
     }

@@ -178,6 +178,11 @@ public final class SideMemory implements Memory {
         minActs.set(i, Math.min(minActs.get(i), activation));
     }
 
+    /** Sets memory {@code i}'s smallest in-scope activation, measured again on its final weights. */
+    public void setInScope(int i, double activation) {
+        minActs.set(i, activation);
+    }
+
     /** Edits made into these memories so far (sharding counts them across sessions). */
     public int edits() {
         return edits;

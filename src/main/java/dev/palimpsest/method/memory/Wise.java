@@ -37,25 +37,26 @@ import me.tongfei.progressbar.ProgressBar;
  * the edits while the main memory stays frozen. Requests are edited one after another; each is trained with plain
  * SGD ({@code lr}, at most {@code iterations} steps, stopping once the loss is under 0.02) on
  * <ul>
- * <li>the target's NLL, the prompt bare and after the model's own context prefixes, with the side memory on;</li>
- * <li>the routing margins: in-scope scores (the edit's sequences) above β, out-of-scope scores (unrelated
- * sequences: the retain set's questions and answers, else the context prefixes asked as questions) below α, and
- * every in-scope score at least γ above every out-of-scope one; each hinge term is the mean of its positive parts.
- * A score is the routing score at a position that predicts an answer token.</li>
+ * <li>the target's NLL with the side memory on, over the in-scope sequences: the prompt bare and after the model's
+ * own context prefixes, the request's rephrasings, and the bare prompts and rephrasings of up to {@code replay}
+ * earlier edits of the same working memory (the replay of the paper's appendix B.3, here with their NLL too);</li>
+ * <li>the routing margins: in-scope scores above β, out-of-scope scores below α, and every in-scope score at least
+ * γ above every out-of-scope one; each hinge term is the mean of its positive parts. A score is the routing score at
+ * a position that predicts an answer token. Each step takes {@code unrelated} out-of-scope sequences in turn from
+ * the retain set's questions and answers (else the context prefixes asked as questions); their keys at the layer do
+ * not depend on the side memory, so they are computed once.</li>
  * </ul>
  * The gradient is masked by a random mask (share {@code mask_ratio}) drawn anew for each knowledge shard, and
  * after each step every entry of ΔW is clamped to ±{@code norm_constraint}. Every {@code save_freq} edits the
  * working memory is kept as a shard and a new one started; every {@code merge_freq} edits the last
- * merge_freq / save_freq shards are TIES-merged (density {@code density}) into one memory. An edit's in-scope
- * activation (over its sequences, the mean of each one's lowest score) lowers its memory's threshold.
- * <p>Defaults of the original's configurations: lr 1.0, 70 iterations, margins α 5, β 20, γ 10, act_ratio 0.88,
- * mask_ratio 0.2, save_freq 500, merge_freq 1000, density 0.53, norm_constraint 1.0; the layer as GRACE's.
- * <p><b>Not registered yet</b>: on the built-in micro model the routing does not separate. With these defaults the
- * in-scope and out-of-scope scores both settle near β (the margins are in Llama-2-7B's activation units); with the
- * margins scaled to the width (÷8), learning rates 0.1–1, 8 unrelated sequences per edit, a relative score
- * ‖ΔW a‖ / ‖W a‖ or an earlier layer, held-out unrelated questions still reach the side memory 33–100 % of the time
- * (ten counterfactuals; the target is ≤ 10 %). The side memory, its causal routing, sharding and TIES merging are
- * tested on their own.
+ * merge_freq / save_freq shards are TIES-merged (density {@code density}) into one memory. A memory's threshold is
+ * its edits' lowest in-scope activation (over an edit's bare prompts, the mean of each one's lowest score) × act_ratio,
+ * measured again on the memory's final weights when it is complete or the session ends.
+ * <p>Defaults: the original's configurations for iterations 70, margins α 5, β 20, γ 10, act_ratio 0.88, save_freq
+ * 500, merge_freq 1000, density 0.53, norm_constraint 1.0, and the layer as GRACE's (27/32 of the depth). Measured
+ * on the built-in models, three differ: lr 0.1 (at the original's 1.0 SGD oscillates and the side memory fires on
+ * most unrelated questions), mask_ratio 1.0 (at 0.2 the edits are not learned) and, beyond the original's single
+ * unrelated sentence per edit and no replay, 16 out-of-scope sequences per step and replay 10.
  */
 public final class Wise implements UpdateMethod {
     @Override
@@ -66,13 +67,14 @@ public final class Wise implements UpdateMethod {
     @Override
     public String description() {
         return "side memory (a copy of one MLP down-projection) trained on the edits, routed by its activation; shards "
-                + "with random gradient masks, TIES-merged (layer=27/32 of the depth, lr=1.0, iterations=70, alpha=5, beta=20, "
-                + "gamma=10, act_ratio=0.88, mask_ratio=0.2, save_freq=500, merge_freq=1000, density=0.53, norm_constraint=1.0)";
+                + "with random gradient masks, TIES-merged (layer=27/32 of the depth, lr=0.1, iterations=70, alpha=5, beta=20, "
+                + "gamma=10, act_ratio=0.88, mask_ratio=1.0, save_freq=500, merge_freq=1000, density=0.53, norm_constraint=1.0, "
+                + "unrelated=16, replay=10)";
     }
 
     /** How each edit is trained, and when shards are kept and merged. */
     record Config(double lr, int iterations, double alpha, double beta, double gamma, double maskRatio, int saveFreq,
-            int mergeFreq, double density, double normConstraint, int unrelated) {}
+            int mergeFreq, double density, double normConstraint, int unrelated, int replay) {}
 
     @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
@@ -83,9 +85,9 @@ public final class Wise implements UpdateMethod {
         SideMemory existing = m.memory(SideMemory.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : Grace.defaultLayer(net.numLayers()));
         double actRatio = s.real("act_ratio", existing != null ? existing.actRatio() : 0.88);
-        Config c = new Config(s.real("lr", 1.0), s.integer("iterations", 70), s.real("alpha", 5), s.real("beta", 20), s.real("gamma", 10),
-                s.real("mask_ratio", 0.2), s.integer("save_freq", 500), s.integer("merge_freq", 1000), s.real("density", 0.53),
-                s.real("norm_constraint", 1.0), s.integer("unrelated", 2));
+        Config c = new Config(s.real("lr", 0.1), s.integer("iterations", 70), s.real("alpha", 5), s.real("beta", 20), s.real("gamma", 10),
+                s.real("mask_ratio", 1.0), s.integer("save_freq", 500), s.integer("merge_freq", 1000), s.real("density", 0.53),
+                s.real("norm_constraint", 1.0), s.integer("unrelated", 16), s.integer("replay", 10));
         Map<String, Object> resolved = s.resolved();
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("wise: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (existing != null && existing.layer() != layer)
@@ -96,16 +98,19 @@ public final class Wise implements UpdateMethod {
         if (c.saveFreq() < 1 || c.mergeFreq() < c.saveFreq() || c.mergeFreq() % c.saveFreq() != 0)
             throw new UserError("wise: merge_freq (" + c.mergeFreq() + ") must be a multiple of save_freq (" + c.saveFreq() + ")");
         if (c.iterations() < 1 || c.unrelated() < 1) throw new UserError("wise: iterations and unrelated must be at least 1");
+        if (c.replay() < 0) throw new UserError("wise: replay must be at least 0, got " + c.replay());
         if (requests.isEmpty()) throw new UserError("wise: no requests");
 
         List<String> prefixes = ContextPrefixes.of(m);
-        List<long[][]> pool = unrelatedPool(m, format, retain, prefixes);
+        OutOfScope pool = OutOfScope.of(m, layer, unrelatedPool(m, format, retain, prefixes));
         boolean fresh = existing == null;
         SideMemory memory = fresh ? new SideMemory(net, layer, actRatio) : existing;
         if (fresh) m.attach(memory);
         int editsBefore = memory.edits();
         Tensor mask = null;
-        int maskShard = -1;
+        int maskShard = -1, pastMemory = -1;
+        boolean whole = false;
+        List<List<Sequence>> past = new ArrayList<>();
         try (ProgressBar bar = Progress.bar("wise edits", requests.size())) {
             for (KnowledgeRequest r : requests) {
                 int shard = memory.edits() / c.saveFreq();
@@ -115,15 +120,25 @@ public final class Wise implements UpdateMethod {
                     maskShard = shard;
                 }
                 try (PointerScope scope = new PointerScope()) {
-                    List<long[][]> unrelated = new ArrayList<>();
-                    for (int j = 0; j < c.unrelated(); j++) unrelated.add(pool.get((memory.edits() * c.unrelated() + j) % pool.size()));
-                    edit(m, memory, format, r, prefixes, unrelated, mask, c);
+                    if (memory.working() != pastMemory) {
+                        whole = pastMemory >= 0 || memory.edits() % c.saveFreq() == 0;
+                        past.clear();
+                        pastMemory = memory.working();
+                    }
+                    List<Sequence> replayed = new ArrayList<>();
+                    SplittableRandom pick = new SplittableRandom(seed * 31 + memory.edits());
+                    List<List<Sequence>> earlier = new ArrayList<>(past);
+                    for (int j = 0; j < c.replay() && !earlier.isEmpty(); j++) replayed.addAll(earlier.remove(pick.nextInt(earlier.size())));
+                    past.add(edit(m, memory, format, r, prefixes, pool, replayed, mask, c));
+                    boolean last = r == requests.get(requests.size() - 1) || (memory.edits() + 1) % c.saveFreq() == 0;
+                    if (last && whole) recalibrate(m, memory, past);
                     afterEdit(memory, c);
                 }
                 bar.step();
             }
         } finally {
             if (mask != null) mask.releaseReference();
+            pool.release();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new MemoryUpdate(name(), resolved, seconds, m, memory, fresh, "wise: " + (memory.edits() - editsBefore)
@@ -140,6 +155,61 @@ public final class Wise implements UpdateMethod {
         return pool;
     }
 
+    /**
+     * The out-of-scope sequences' keys at the side memory's layer, computed once: they do not depend on the side
+     * memory, which acts on the layer's output, and out-of-scope sequences enter the loss only through their scores.
+     */
+    private record OutOfScope(Tensor keys, Tensor tokenMask, List<Sequence> seqs) {
+        static OutOfScope of(LanguageModel m, int layer, List<long[][]> pool) {
+            List<Sequence> seqs = new ArrayList<>();
+            List<long[]> ids = new ArrayList<>();
+            for (long[][] u : pool) {
+                Sequence q = sequence(u[0], u[1]);
+                seqs.add(q);
+                ids.add(q.ids());
+            }
+            PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
+            List<Tensor> chunks = new ArrayList<>();
+            try (NoGradGuard g = new NoGradGuard()) {
+                for (int from = 0; from < ids.size(); from += 32) {
+                    int to = Math.min(ids.size(), from + 32);
+                    Tensor rows = Tensors.slice(batch.ids(), 0, from, to);
+                    Tensor mask = batch.keyMask() == null ? null : Tensors.slice(batch.keyMask(), 0, from, to);
+                    List<Tensor> k = new ArrayList<>();
+                    try (SiteHooks.Handle h = m.net().sites().record(layer, Site.MLP_KEY, k)) {
+                        m.net().hidden(new ForwardInput(rows, null, mask), null);
+                    }
+                    chunks.add(k.get(0).toType(ScalarType.Float));
+                }
+            }
+            Tensor keys = Tensors.retainedCopy(Tensors.cat(0, chunks));
+            Tensor mask = Tensors.retainedCopy(batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float));
+            return new OutOfScope(keys, mask, seqs);
+        }
+
+        /** Routing scores of {@code n} sequences taken cyclically from {@code start}, at the positions that predict an answer token. */
+        Tensor scores(Tensor delta, long start, int n) {
+            long[] pick = new long[n];
+            List<Long> rows = new ArrayList<>(), pos = new ArrayList<>();
+            for (int j = 0; j < n; j++) {
+                pick[j] = (start + j) % seqs.size();
+                Sequence q = seqs.get((int) pick[j]);
+                for (int t = 0; t < q.labels().length; t++) {
+                    rows.add((long) j);
+                    pos.add(q.firstPosition() + t);
+                }
+            }
+            Tensor idx = Tensors.longs(pick, n);
+            Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys.index_select(0, idx), delta), tokenMask.index_select(0, idx), null, null);
+            return TokenPositions.gather(score.unsqueeze(2), toArray(rows), toArray(pos)).view(-1);
+        }
+
+        void release() {
+            keys.releaseReference();
+            tokenMask.releaseReference();
+        }
+    }
+
     /** A knowledge shard's random gradient mask: each entry of ΔW is trainable with probability {@code ratio}. */
     static Tensor gradientMask(SideMemory memory, double ratio, long seed) {
         Tensor d = memory.delta(memory.working());
@@ -150,6 +220,39 @@ public final class Wise implements UpdateMethod {
         Tensor mask = Tensors.floats(f, d.size(0), d.size(1));
         mask.retainReference();
         return mask;
+    }
+
+    /**
+     * Sets the working memory's threshold activation from its final weights: the lowest, over its edits, of each
+     * edit's in-scope activation (the mean over its bare prompts of their lowest score while the answer is read).
+     * Edits made later in a memory move the activations of earlier ones, so the activation each had just after its
+     * own training is stale.
+     */
+    private static void recalibrate(LanguageModel m, SideMemory memory, List<List<Sequence>> edits) {
+        double min = Double.POSITIVE_INFINITY;
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            for (List<Sequence> e : edits) min = Math.min(min, inScopeActivation(m, memory.layer(), memory.delta(memory.working()), e));
+        }
+        memory.setInScope(memory.working(), min);
+    }
+
+    /** The mean over {@code seqs} of each one's lowest routing score at the positions that predict its answer. */
+    private static double inScopeActivation(LanguageModel m, int layer, Tensor delta, List<Sequence> seqs) {
+        List<long[]> ids = new ArrayList<>();
+        for (Sequence q : seqs) ids.add(q.ids());
+        PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
+        List<Tensor> k = new ArrayList<>();
+        try (SiteHooks.Handle h = m.net().sites().record(layer, Site.MLP_KEY, k)) {
+            m.net().hidden(new ForwardInput(batch.ids(), null, batch.keyMask()), null);
+        }
+        Tensor mask = batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float);
+        Tensor score = SideMemory.prefixMeans(SideMemory.activations(k.get(0), delta), mask, null, null);
+        double sum = 0;
+        for (int i = 0; i < seqs.size(); i++) {
+            Sequence q = seqs.get(i);
+            sum += Tensors.item(Tensors.slice(score.select(0, i), 0, q.firstPosition(), q.firstPosition() + q.labels().length).min());
+        }
+        return sum / seqs.size();
     }
 
     /** Sharding: keep the working memory as a shard every save_freq edits, merge the last shards every merge_freq. */
@@ -174,30 +277,34 @@ public final class Wise implements UpdateMethod {
         return new Sequence(ids, prompt.length - 1, answer.length == 0 ? new long[] {-1} : answer);
     }
 
-    private static void edit(LanguageModel m, SideMemory memory, QuestionFormat format, KnowledgeRequest r, List<String> prefixes,
-            List<long[][]> unrelated, Tensor mask, Config c) {
+    private static List<Sequence> edit(LanguageModel m, SideMemory memory, QuestionFormat format, KnowledgeRequest r, List<String> prefixes,
+            OutOfScope unrelated, List<Sequence> replayed, Tensor mask, Config c) {
         CausalLM net = m.net();
         long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
         List<Sequence> seqs = new ArrayList<>();
         for (String p : prefixes) seqs.add(sequence(m.tokenizer().encodePrompt(p + format.prompt(r.question())), target));
+        for (String q : r.rephrases()) seqs.add(sequence(m.tokenizer().encodePrompt(format.prompt(q)), target));
+        List<Sequence> own = new ArrayList<>(seqs.subList(0, 1));
+        own.addAll(seqs.subList(prefixes.size(), seqs.size()));
+        int ownScope = seqs.size();
+        seqs.addAll(replayed);
         int inScope = seqs.size();
-        for (long[][] u : unrelated) seqs.add(sequence(u[0], u[1]));
         List<long[]> ids = new ArrayList<>();
         for (Sequence q : seqs) ids.add(q.ids());
         PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
         ForwardInput input = new ForwardInput(batch.ids(), null, batch.keyMask());
         Tensor tokenMask = batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float);
-        // Positions that predict an answer token: in scope (with their labels) and out of scope.
-        List<Long> inRows = new ArrayList<>(), inPos = new ArrayList<>(), labels = new ArrayList<>(), outRows = new ArrayList<>(), outPos = new ArrayList<>();
+        // Positions that predict an answer token, with their labels.
+        List<Long> inRows = new ArrayList<>(), inPos = new ArrayList<>(), labels = new ArrayList<>();
         for (int i = 0; i < seqs.size(); i++) {
             Sequence q = seqs.get(i);
             for (int j = 0; j < q.labels().length; j++) {
-                (i < inScope ? inRows : outRows).add((long) i);
-                (i < inScope ? inPos : outPos).add(q.firstPosition() + j);
-                if (i < inScope) labels.add(q.labels()[j]);
+                inRows.add((long) i);
+                inPos.add(q.firstPosition() + j);
+                labels.add(q.labels()[j]);
             }
         }
-        long[] ir = toArray(inRows), ip = toArray(inPos), or = toArray(outRows), op = toArray(outPos);
+        long[] ir = toArray(inRows), ip = toArray(inPos);
         Tensor labelTensor = Tensors.longs(toArray(labels), labels.size(), 1);
         // The keys at this layer do not depend on the side memory, which acts on the layer's output.
         Tensor keys;
@@ -218,7 +325,8 @@ public final class Wise implements UpdateMethod {
                     Tensor hid = net.hidden(input, null);
                     Tensor nll = net.logits(TokenPositions.gather(hid, ir, ip)).log_softmax(-1).gather(1, labelTensor).mean().neg();
                     Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null);
-                    Tensor in = TokenPositions.gather(score.unsqueeze(2), ir, ip).view(-1), out = TokenPositions.gather(score.unsqueeze(2), or, op).view(-1);
+                    Tensor in = TokenPositions.gather(score.unsqueeze(2), ir, ip).view(-1);
+                    Tensor out = unrelated.scores(delta, (long) (memory.edits() * c.iterations() + it) * c.unrelated(), c.unrelated());
                     Tensor gap = meanOfPositive(out.view(1, -1).sub(in.view(-1, 1)).add(Tensors.scalar(c.gamma())));
                     Tensor loss = nll.add(gap).add(meanOfPositive(out.sub(Tensors.scalar(c.alpha()))))
                             .add(meanOfPositive(in.neg().add(Tensors.scalar(c.beta()))));
@@ -239,12 +347,13 @@ public final class Wise implements UpdateMethod {
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null);
             double sum = 0;
-            for (int i = 0; i < inScope; i++) {
+            for (int i = 0; i < ownScope; i++) {
                 Sequence q = seqs.get(i);
                 sum += Tensors.item(Tensors.slice(score.select(0, i), 0, q.firstPosition(), q.firstPosition() + q.labels().length).min());
             }
-            memory.recordInScope(w, sum / inScope);
+            memory.recordInScope(w, sum / ownScope);
         }
+        return own;
     }
 
     /** The mean of the positive entries (0 when there are none), as WISE's hinge terms. */
