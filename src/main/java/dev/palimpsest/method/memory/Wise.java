@@ -246,13 +246,17 @@ public final class Wise implements UpdateMethod {
             m.net().hidden(new ForwardInput(batch.ids(), null, batch.keyMask()), null);
         }
         Tensor mask = batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float);
-        Tensor score = SideMemory.prefixMeans(SideMemory.activations(k.get(0), delta), mask, null, null);
+        return meanLowest(SideMemory.prefixMeans(SideMemory.activations(k.get(0), delta), mask, null, null), seqs, seqs.size());
+    }
+
+    /** The mean over the first {@code n} sequences of each one's lowest score at the positions that predict its answer. */
+    private static double meanLowest(Tensor score, List<Sequence> seqs, int n) {
         double sum = 0;
-        for (int i = 0; i < seqs.size(); i++) {
+        for (int i = 0; i < n; i++) {
             Sequence q = seqs.get(i);
             sum += Tensors.item(Tensors.slice(score.select(0, i), 0, q.firstPosition(), q.firstPosition() + q.labels().length).min());
         }
-        return sum / seqs.size();
+        return sum / n;
     }
 
     /** Sharding: keep the working memory as a shard every save_freq edits, merge the last shards every merge_freq. */
@@ -345,13 +349,7 @@ public final class Wise implements UpdateMethod {
             delta.set_requires_grad(false);
         }
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null);
-            double sum = 0;
-            for (int i = 0; i < ownScope; i++) {
-                Sequence q = seqs.get(i);
-                sum += Tensors.item(Tensors.slice(score.select(0, i), 0, q.firstPosition(), q.firstPosition() + q.labels().length).min());
-            }
-            memory.recordInScope(w, sum / ownScope);
+            memory.recordInScope(w, meanLowest(SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null), seqs, ownScope));
         }
         return own;
     }
