@@ -108,7 +108,7 @@ public final class Wise implements UpdateMethod {
         if (fresh) m.attach(memory);
         int editsBefore = memory.edits();
         Tensor mask = null;
-        int maskShard = -1, pastMemory = -1;
+        int maskShard = -1, pastMemory = -1, done = 0;
         boolean whole = false;
         List<List<Sequence>> past = new ArrayList<>();
         try (ProgressBar bar = Progress.bar("wise edits", requests.size())) {
@@ -130,7 +130,7 @@ public final class Wise implements UpdateMethod {
                     List<List<Sequence>> earlier = new ArrayList<>(past);
                     for (int j = 0; j < c.replay() && !earlier.isEmpty(); j++) replayed.addAll(earlier.remove(pick.nextInt(earlier.size())));
                     past.add(edit(m, memory, format, r, prefixes, pool, replayed, mask, c));
-                    boolean last = r == requests.get(requests.size() - 1) || (memory.edits() + 1) % c.saveFreq() == 0;
+                    boolean last = ++done == requests.size() || (memory.edits() + 1) % c.saveFreq() == 0;
                     if (last && whole) recalibrate(m, memory, past);
                     afterEdit(memory, c);
                 }
@@ -175,15 +175,11 @@ public final class Wise implements UpdateMethod {
                     int to = Math.min(ids.size(), from + 32);
                     Tensor rows = Tensors.slice(batch.ids(), 0, from, to);
                     Tensor mask = batch.keyMask() == null ? null : Tensors.slice(batch.keyMask(), 0, from, to);
-                    List<Tensor> k = new ArrayList<>();
-                    try (SiteHooks.Handle h = m.net().sites().record(layer, Site.MLP_KEY, k)) {
-                        m.net().hidden(new ForwardInput(rows, null, mask), null);
-                    }
-                    chunks.add(k.get(0).toType(ScalarType.Float));
+                    chunks.add(keysAt(m.net(), layer, new ForwardInput(rows, null, mask)));
                 }
             }
             Tensor keys = Tensors.retainedCopy(Tensors.cat(0, chunks));
-            Tensor mask = Tensors.retainedCopy(batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float));
+            Tensor mask = Tensors.retainedCopy(realTokens(batch, ids.size()));
             return new OutOfScope(keys, mask, seqs);
         }
 
@@ -241,12 +237,8 @@ public final class Wise implements UpdateMethod {
         List<long[]> ids = new ArrayList<>();
         for (Sequence q : seqs) ids.add(q.ids());
         PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
-        List<Tensor> k = new ArrayList<>();
-        try (SiteHooks.Handle h = m.net().sites().record(layer, Site.MLP_KEY, k)) {
-            m.net().hidden(new ForwardInput(batch.ids(), null, batch.keyMask()), null);
-        }
-        Tensor mask = batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float);
-        return meanLowest(SideMemory.prefixMeans(SideMemory.activations(k.get(0), delta), mask, null, null), seqs, seqs.size());
+        Tensor keys = keysAt(m.net(), layer, new ForwardInput(batch.ids(), null, batch.keyMask()));
+        return meanLowest(SideMemory.prefixMeans(SideMemory.activations(keys, delta), realTokens(batch, ids.size()), null, null), seqs, seqs.size());
     }
 
     /** The mean over the first {@code n} sequences of each one's lowest score at the positions that predict its answer. */
@@ -257,6 +249,20 @@ public final class Wise implements UpdateMethod {
             sum += Tensors.item(Tensors.slice(score.select(0, i), 0, q.firstPosition(), q.firstPosition() + q.labels().length).min());
         }
         return sum / n;
+    }
+
+    /** The MLP keys [batch, tokens, F] at {@code layer} for {@code input}, as floats, without gradients. */
+    private static Tensor keysAt(CausalLM net, int layer, ForwardInput input) {
+        List<Tensor> k = new ArrayList<>();
+        try (NoGradGuard g = new NoGradGuard(); SiteHooks.Handle h = net.sites().record(layer, Site.MLP_KEY, k)) {
+            net.hidden(input, null);
+        }
+        return k.get(0).toType(ScalarType.Float);
+    }
+
+    /** A padded batch's real tokens as a float mask [rows, width]. */
+    private static Tensor realTokens(PaddedBatch batch, int rows) {
+        return batch.keyMask() == null ? Tensors.ones(ScalarType.Float, rows, batch.width()) : batch.keyMask().toType(ScalarType.Float);
     }
 
     /** Sharding: keep the working memory as a shard every save_freq edits, merge the last shards every merge_freq. */
@@ -297,7 +303,7 @@ public final class Wise implements UpdateMethod {
         for (Sequence q : seqs) ids.add(q.ids());
         PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
         ForwardInput input = new ForwardInput(batch.ids(), null, batch.keyMask());
-        Tensor tokenMask = batch.keyMask() == null ? Tensors.ones(ScalarType.Float, ids.size(), batch.width()) : batch.keyMask().toType(ScalarType.Float);
+        Tensor tokenMask = realTokens(batch, ids.size());
         // Positions that predict an answer token, with their labels.
         List<Long> inRows = new ArrayList<>(), inPos = new ArrayList<>(), labels = new ArrayList<>();
         for (int i = 0; i < seqs.size(); i++) {
@@ -311,14 +317,7 @@ public final class Wise implements UpdateMethod {
         long[] ir = toArray(inRows), ip = toArray(inPos);
         Tensor labelTensor = Tensors.longs(toArray(labels), labels.size(), 1);
         // The keys at this layer do not depend on the side memory, which acts on the layer's output.
-        Tensor keys;
-        try (NoGradGuard g = new NoGradGuard()) {
-            List<Tensor> k = new ArrayList<>();
-            try (SiteHooks.Handle h = net.sites().record(memory.layer(), Site.MLP_KEY, k)) {
-                net.hidden(input, null);
-            }
-            keys = k.get(0).toType(ScalarType.Float);
-        }
+        Tensor keys = keysAt(net, memory.layer(), input);
         int w = memory.working();
         Tensor delta = memory.delta(w);
         delta.set_requires_grad(true);
