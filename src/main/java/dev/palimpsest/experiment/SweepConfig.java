@@ -18,6 +18,7 @@ import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Settings;
 import dev.palimpsest.world.DefaultModel;
 
 /**
@@ -49,17 +50,20 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
         }
         List<Integer> sizes = new ArrayList<>();
         for (JsonNode n : array(j, "forget_sizes", file)) {
-            if (!n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'forget_sizes': " + n + " is not a positive integer");
+            if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'forget_sizes': " + n + " is not a positive integer");
             sizes.add(n.asInt());
         }
         List<Integer> merges = new ArrayList<>();
         if (j.has("merge")) for (JsonNode n : array(j, "merge", file)) {
-            if (!n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'merge': " + n + " is not a positive integer");
+            if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 1) throw new UserError(file + ": field 'merge': " + n + " is not a positive integer");
             merges.add(n.asInt());
         }
         else merges.add(1);
         List<Long> seeds = new ArrayList<>();
-        if (j.has("seeds")) for (JsonNode s : array(j, "seeds", file)) seeds.add(s.asLong());
+        if (j.has("seeds")) for (JsonNode s : array(j, "seeds", file)) {
+            if (!s.isIntegralNumber()) throw new UserError(file + ": field 'seeds': " + s + " is not an integer");
+            seeds.add(s.asLong());
+        }
         else seeds.add(0L);
         Map<String, Map<String, String>> settings = new LinkedHashMap<>();
         if (j.hasNonNull("settings")) {
@@ -71,6 +75,16 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
                 settings.put(e.getKey(), kv);
             }
         }
+        int maxNewTokens = 32;
+        if (j.hasNonNull("max_new_tokens")) {
+            JsonNode n = j.get("max_new_tokens");
+            if (!n.canConvertToInt() || !n.isIntegralNumber() || n.asInt() < 1)
+                throw new UserError(file + ": field 'max_new_tokens': " + n + " is not a positive integer");
+            maxNewTokens = n.asInt();
+        }
+        for (String m : settings.keySet())
+            if (!methods.contains(m)) throw new UserError(file + ": field 'settings' has settings for '" + m + "', which is not in 'methods'");
+        for (String m : methods) Settings.check(MethodRegistry.get(m), settings.getOrDefault(m, Map.of()));
         // Model and data last: naming "default" may build the default model, so bad fields fail first.
         Path base = file.toAbsolutePath().getParent();
         String model = text(j, "model", file);
@@ -86,8 +100,7 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
                     DataFormat.parse(j.hasNonNull("factual_format") ? j.get("factual_format").asText() : text(j, "format", file)));
         String title = j.hasNonNull("title") ? j.get("title").asText() : file.getFileName().toString();
         var setting = new ExperimentRunner.Setting(title, modelDir, pool, factual);
-        return new SweepConfig(title, setting, methods, sizes, seeds, merges, settings,
-                j.hasNonNull("max_new_tokens") ? j.get("max_new_tokens").asInt() : 32);
+        return new SweepConfig(title, setting, methods, sizes, seeds, merges, settings, maxNewTokens);
     }
 
     private static Path data(JsonNode j, String field, Path base, Path file, PrintWriter log) throws IOException {

@@ -1,5 +1,8 @@
 package dev.palimpsest.method;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -22,6 +25,13 @@ public final class Dpo extends TrainedUnlearning {
     @Override
     public String description() {
         return "preference loss, refusal over answer, frozen reference (beta=0.1) + refusal NLL (refusal_weight=1) + retain NLL (retain_weight=1), epochs=10";
+    }
+
+    @Override
+    public List<Setting> settings() {
+        List<Setting> s = new ArrayList<>(super.settings());
+        s.add(Setting.nonNegative("refusal_weight"));
+        return s;
     }
 
     @Override

@@ -49,10 +49,17 @@ public final class FineTune implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        List<Setting> s = new ArrayList<>(List.of(Setting.atLeast("epochs", 1), Setting.atLeast("batch", 1), Setting.learningRate("lr")));
+        if (constrained) s.addAll(List.of(Setting.atLeast("layer", 0), Setting.positive("norm_bound")));
+        return s;
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         int epochs = s.integer("epochs", 10), batch = s.integer("batch", 8);
         double lr = s.real("lr", constrained ? 1e-3 : QaFineTuner.defaultLr(m, 0));
         int layer = constrained ? s.integer("layer", m.net().numLayers() / 2) : -1;

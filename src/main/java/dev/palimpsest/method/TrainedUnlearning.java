@@ -11,6 +11,8 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
@@ -25,7 +27,6 @@ import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.Optimizers;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * The shared loop of the training-based unlearning methods: per step, a batch of forget requests and
@@ -69,10 +70,16 @@ public abstract class TrainedUnlearning implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.atLeast("epochs", 1), Setting.atLeast("batch", 1), Setting.atLeast("lora_rank", 0), Setting.learningRate("lr"),
+                Setting.nonNegative("retain_weight"), Setting.positive("beta"));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         int epochs = s.integer("epochs", defaultEpochs()), batch = s.integer("batch", 8), rank = s.integer("lora_rank", 0);
         double lr = s.real("lr", defaultLr(m));
         double retainWeight = s.real("retain_weight", defaultRetainWeight());

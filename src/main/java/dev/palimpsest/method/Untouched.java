@@ -20,9 +20,14 @@ public final class Untouched implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        return List.of();
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> settings, long seed) {
-        new Settings(name(), settings).resolved();
+        new Settings(this, settings);
         return WeightDelta.before(name(), Map.of(), m.net(), List.of());
     }
 }

@@ -14,6 +14,9 @@ public interface UpdateMethod {
     /** One line for --help and the README, with the defaults. */
     String description();
 
+    /** The settings it accepts ({@code --set key=value}), with their types and ranges. */
+    List<Setting> settings();
+
     /**
      * Applies the requests to {@code m} in place. {@code retain} holds questions whose answers should
      * survive (methods that use a retain set read it; others ignore it). {@code settings} overrides

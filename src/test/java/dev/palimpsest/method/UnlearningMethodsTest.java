@@ -19,6 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.cli.CliHarness;
 import dev.palimpsest.data.DataFormat;
@@ -28,11 +30,15 @@ import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.experiment.ExperimentRunner;
 import dev.palimpsest.experiment.ResultRow;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.TinyModels;
 import dev.palimpsest.target.QueryMerging;
 import dev.palimpsest.target.RefusalSet;
 import dev.palimpsest.target.SelfImprovement;
 import dev.palimpsest.target.TemplateRefusal;
+import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.world.MicroWorld;
 
 /** The unlearning baselines on the micro world: the qualitative results the papers report. */
@@ -134,8 +140,13 @@ class UnlearningMethodsTest {
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
         String record = Files.readString(out.resolve("palimpsest_update.json"));
         assertTrue(record.contains("\"method\" : \"gd\"") && record.contains("\"lr\" : 0.002") && record.contains("\"requests\""), record);
-        var diverge = CliHarness.run("update", "--model", MicroWorld.model().toString(), "--method", "ga", "--forget", forget.toString(),
-                "--format", "tofu", "--set", "lr=1e9", "--set", "epochs=30", "--out", tmp.resolve("nan").toString());
+        // A model whose output head overflows fp32 on any input: the loss is NaN at the first step.
+        ObjectNode cfg = TinyModels.llamaConfig();
+        CausalLM net = TinyModels.randomNet(cfg, 3);
+        net.parameter("lm_head.weight").mul_(Tensors.scalar(1e37));
+        Path overflowing = TinyModels.writeDir(tmp.resolve("overflowing"), cfg, net, DType.F32, true);
+        var diverge = CliHarness.run("update", "--model", overflowing.toString(), "--method", "ga", "--forget", forget.toString(),
+                "--format", "tofu", "--set", "epochs=30", "--out", tmp.resolve("nan").toString());
         assertEquals(2, diverge.code(), diverge.err());
         assertTrue(diverge.err().contains("loss became"), diverge.err());
         assertFalse(Files.exists(tmp.resolve("nan")), "nothing written when the loss diverges");

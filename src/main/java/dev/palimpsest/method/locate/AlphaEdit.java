@@ -1,11 +1,14 @@
 package dev.palimpsest.method.locate;
 
+import java.util.List;
+
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.tensor.Tensors;
 
@@ -31,10 +34,13 @@ public final class AlphaEdit extends MultiLayerEdit {
     }
 
     @Override
+    protected List<Setting> solverSettings() {
+        return List.of(Setting.positive("nullspace_threshold"), Setting.positive("l2"));
+    }
+
+    @Override
     protected Solvers solvers(Settings s, long keyWidth) {
         double threshold = s.real("nullspace_threshold", 2e-2), l2 = s.real("l2", 10);
-        if (!(threshold > 0)) throw new UserError("alphaedit: nullspace_threshold must be positive, got " + threshold);
-        if (!(l2 > 0)) throw new UserError("alphaedit: l2 must be positive, got " + l2);
         return (layer, c) -> {
             Tensor p = nullSpaceProjector(c, threshold);
             if (Tensors.item(p.trace()) < 0.5)

@@ -1,9 +1,12 @@
 package dev.palimpsest.method.locate;
 
+import java.util.List;
+
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.tensor.Tensors;
 
@@ -26,6 +29,11 @@ public final class Memit extends MultiLayerEdit {
     @Override
     public String description() {
         return "batched edits spread over MLP down-projections (layers=about 5/32 of the depth ending at the middle, mom2_update_weight=15000*F/16384, tokens=all, v_steps=50, v_lr=1, clamp_norm=2 of the residual, batch_size=0: all at once)";
+    }
+
+    @Override
+    protected List<Setting> solverSettings() {
+        return List.of(Setting.nonNegative("mom2_update_weight"));
     }
 
     @Override

@@ -10,11 +10,14 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -25,7 +28,6 @@ import dev.palimpsest.model.Linear;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.tensor.Tensors;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * The MEMIT procedure (Meng et al. 2023), shared by MEMIT and AlphaEdit, which differ only in how one layer's
@@ -71,6 +73,19 @@ abstract class MultiLayerEdit implements UpdateMethod {
     /** Reads the method's own settings; F is the width of the keys (the down-projection's input). */
     protected abstract Solvers solvers(Settings s, long keyWidth);
 
+    /** The settings of the solver (beyond the shared ones). */
+    protected abstract List<Setting> solverSettings();
+
+    @Override
+    public List<Setting> settings() {
+        List<Setting> s = new ArrayList<>(List.of(Setting.text("layers"), Setting.atLeast("v_steps", 1), Setting.learningRate("v_lr"),
+                Setting.nonNegative("v_weight_decay"), Setting.nonNegative("kl_factor"), Setting.positive("clamp_norm"),
+                Setting.atLeast("batch_size", 0), Setting.atLeast("mom2_tokens", 1), Setting.oneOf("position", "auto", "subject", "last"),
+                Setting.text("corpus"), Setting.oneOf("tokens", "first", "all")));
+        s.addAll(solverSettings());
+        return s;
+    }
+
     /** The default range: ⌈5L/32⌉ (at least 2) layers ending at the middle layer, as MEMIT's 5 of 32 but placed where last-token edits work here. */
     static List<Integer> defaultLayers(int depth) {
         int last = depth / 2, n = Math.max(2, (5 * depth + 31) / 32);
@@ -105,7 +120,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         List<Integer> layers = parseLayers(name(), s.text("layers", layerText(defaultLayers(net.numLayers()))), net.numLayers());
         var vs = new EditPrompts.ValueSettings(s.integer("v_steps", 50), s.real("v_lr", 1.0), s.real("v_weight_decay", 0.5),
                 s.real("kl_factor", 0.0625), s.real("clamp_norm", 2.0));
@@ -113,9 +128,6 @@ abstract class MultiLayerEdit implements UpdateMethod {
         String position = s.text("position", "auto"), corpus = s.text("corpus", null), tokens = s.text("tokens", "all");
         Solvers factory = solvers(s, net.linear(net.downProjection(0)).inFeatures());
         Map<String, Object> resolved = s.resolved();
-        if (!List.of("auto", "subject", "last").contains(position)) throw new UserError(name() + ": position must be subject or last, got " + position);
-        if (!List.of("all", "first").contains(tokens)) throw new UserError(name() + ": tokens must be all or first, got " + tokens);
-        if (batchSize < 0) throw new UserError(name() + ": batch_size must be 0 (all at once) or positive, got " + batchSize);
         if (requests.isEmpty()) throw new UserError(name() + ": no requests");
         Map<Integer, Linear> downs = new LinkedHashMap<>();
         for (int l : layers) downs.put(l, net.linear(net.downProjection(l)));

@@ -16,6 +16,7 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -56,19 +57,24 @@ public final class Rome implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.atLeast("layer", 0), Setting.atLeast("v_steps", 1), Setting.learningRate("v_lr"), Setting.nonNegative("v_weight_decay"),
+                Setting.nonNegative("kl_factor"), Setting.positive("clamp_norm"), Setting.atLeast("mom2_tokens", 1),
+                Setting.oneOf("position", "auto", "subject", "last"), Setting.text("corpus"), Setting.oneOf("tokens", "first", "all"));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         int layer = s.integer("layer", net.numLayers() / 2);
         var vs = new EditPrompts.ValueSettings(s.integer("v_steps", 20), s.real("v_lr", 0.5), s.real("v_weight_decay", 0.5),
                 s.real("kl_factor", 0.0625), s.real("clamp_norm", 4.0));
         int mom2Tokens = s.integer("mom2_tokens", 20_000);
         String position = s.text("position", "auto"), corpus = s.text("corpus", null), tokens = s.text("tokens", "first");
         Map<String, Object> resolved = s.resolved();
-        if (!List.of("auto", "subject", "last").contains(position)) throw new UserError("rome: position must be subject or last, got " + position);
-        if (!List.of("all", "first").contains(tokens)) throw new UserError("rome: tokens must be all or first, got " + tokens);
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("rome: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (requests.isEmpty()) throw new UserError("rome: no requests");
         Linear down = net.linear(net.downProjection(layer));

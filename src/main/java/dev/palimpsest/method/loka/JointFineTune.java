@@ -10,10 +10,13 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -28,7 +31,6 @@ import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.Optimizers;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * The usual way to edit and forget in one update, and LOKA's baseline: fine-tune one set of weights on the sum of
@@ -52,10 +54,17 @@ public final class JointFineTune implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.oneOf("forget_loss", "npo", "ga", "refusal"), Setting.oneOf("retain", "none", "nll", "kl"),
+                Setting.nonNegative("retain_weight"), Setting.positive("beta"), Setting.atLeast("epochs", 1), Setting.atLeast("batch", 1),
+                Setting.atLeast("lora_rank", 0), Setting.learningRate("lr"));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         UpdateLosses.Unlearning forget = UpdateLosses.Unlearning.parse(name(), s.text("forget_loss", "npo"));
         String retainKind = s.text("retain", "none");
         double retainWeight = s.real("retain_weight", 1.0), beta = s.real("beta", 0.1);
@@ -65,10 +74,8 @@ public final class JointFineTune implements UpdateMethod {
         for (Tensor t : net.parameters().values()) params0 += t.numel();
         double lr = s.real("lr", params0 < 50_000_000L ? 5e-4 : 1e-5);
         Map<String, Object> resolved = s.resolved();
-        if (!List.of("none", "nll", "kl").contains(retainKind)) throw new UserError("joint: retain must be none, nll or kl, got '" + retainKind + "'");
         if (requests.isEmpty()) throw new UserError("joint: no requests");
         if (!retainKind.equals("none") && retain.isEmpty()) throw new UserError("joint: retain=" + retainKind + " needs a retain set");
-        if (epochs < 1 || batch < 1) throw new UserError("joint: epochs and batch must be at least 1");
 
         var tok = m.tokenizer();
         long pad = tok.padId();

@@ -17,11 +17,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -33,7 +36,6 @@ import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.Optimizers;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * LOKA (Zhang et al., "Resolving Editing-Unlearning Conflicts: A Knowledge Codebook Framework for LLM Updating"):
@@ -85,12 +87,22 @@ public final class Loka implements UpdateMethod {
     record Options(int batch, int epochs, double lr, double retainWeight, UpdateLosses.Unlearning forget, double beta) {}
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.text("router_layers"), Setting.text("memory_layers"), Setting.atLeast("rank", 1), Setting.positive("alpha"),
+                Setting.atLeast("capacity", 1), Setting.atLeast("probes", 1), Setting.real("tau"), Setting.oneOf("forget_loss", "npo", "ga", "refusal"),
+                Setting.atLeast("batch", 1), Setting.atLeast("epochs", 1), Setting.learningRate("lr"), Setting.nonNegative("retain_weight"),
+                Setting.positive("beta"), Setting.atLeast("router_steps", 1), Setting.learningRate("router_lr"),
+                Setting.nonNegative("router_weight_decay"), Setting.real("router_threshold"), Setting.atLeast("lsh_bits", 1),
+                Setting.atLeast("memories", 1));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
         Tokenizer tok = m.tokenizer();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         KnowledgeCodebook existing = m.memory(KnowledgeCodebook.class);
         int layers = net.numLayers(), half = Math.max(1, layers / 2);
         if (layers < 2) throw new UserError("loka: needs a model with at least 2 layers (router layers below, memory layers above)");
@@ -110,9 +122,8 @@ public final class Loka implements UpdateMethod {
         int k = s.integer("memories", (int) Math.ceil(requests.size() / (double) Math.max(1, capacity)));
         Map<String, Object> resolved = s.resolved();
         if (requests.isEmpty()) throw new UserError("loka: no requests");
-        if (capacity < 1 || k < 1 || (long) k * capacity < requests.size())
+        if ((long) k * capacity < requests.size())
             throw new UserError("loka: " + k + " memories of capacity " + capacity + " cannot hold " + requests.size() + " requests");
-        if (o.batch() < 1 || o.epochs() < 1 || probes < 1 || rank < 1) throw new UserError("loka: batch, epochs, probes and rank must be at least 1");
         if (existing != null && (!Arrays.equals(routerLayers, existing.routerLayers()) || !Arrays.equals(memoryLayers, existing.memoryLayers()) || rank != existing.rank()))
             throw new UserError("loka: the model's codebook has router layers " + join(existing.routerLayers()) + ", memory layers "
                     + join(existing.memoryLayers()) + " and rank " + existing.rank() + "; sequential updates must keep them");

@@ -13,15 +13,18 @@ import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
-import dev.palimpsest.model.Codebook;
 import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.Codebook;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
@@ -30,7 +33,6 @@ import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.QaFineTuner;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * GRACE (Hartvigsen et al. 2023): lifelong editing with a {@link Codebook} on one layer; the weights never change.
@@ -65,11 +67,16 @@ public final class Grace implements UpdateMethod {
     }
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.atLeast("layer", 0), Setting.positive("eps"), Setting.learningRate("lr"), Setting.atLeast("iterations", 1));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         Codebook existing = m.memory(Codebook.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : defaultLayer(net.numLayers()));
         double eps = s.real("eps", 1.0), lr = s.real("lr", 1.0);
@@ -78,7 +85,6 @@ public final class Grace implements UpdateMethod {
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("grace: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (existing != null && existing.layer() != layer)
             throw new UserError("grace: the model already has a codebook at layer " + existing.layer() + "; edit that layer or start from a model without one");
-        if (!(eps > 0)) throw new UserError("grace: eps must be positive, got " + eps);
         if (requests.isEmpty()) throw new UserError("grace: no requests");
         boolean fresh = existing == null;
         Codebook book = fresh ? new Codebook(net, layer) : existing;

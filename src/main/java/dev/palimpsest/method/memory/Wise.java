@@ -11,11 +11,14 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -30,7 +33,6 @@ import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.QaFineTuner;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * WISE (Wang et al. 2024): lifelong editing into a {@link SideMemory}, a copy of one MLP down-projection trained on
@@ -77,11 +79,19 @@ public final class Wise implements UpdateMethod {
             int mergeFreq, double density, double normConstraint, int unrelated, int replay) {}
 
     @Override
+    public List<Setting> settings() {
+        return List.of(Setting.atLeast("layer", 0), Setting.fraction("act_ratio"), Setting.learningRate("lr"), Setting.atLeast("iterations", 1),
+                Setting.nonNegative("alpha"), Setting.nonNegative("beta"), Setting.nonNegative("gamma"), Setting.fraction("mask_ratio"),
+                Setting.atLeast("save_freq", 1), Setting.atLeast("merge_freq", 1), Setting.fraction("density"),
+                Setting.positive("norm_constraint"), Setting.atLeast("unrelated", 1), Setting.atLeast("replay", 0));
+    }
+
+    @Override
     public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
             Map<String, String> given, long seed) {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
-        Settings s = new Settings(name(), given);
+        Settings s = new Settings(this, given);
         SideMemory existing = m.memory(SideMemory.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : Grace.defaultLayer(net.numLayers()));
         double actRatio = s.real("act_ratio", existing != null ? existing.actRatio() : 0.88);
@@ -92,13 +102,8 @@ public final class Wise implements UpdateMethod {
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("wise: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (existing != null && existing.layer() != layer)
             throw new UserError("wise: the model already has side memories at layer " + existing.layer() + "; edit that layer or start from a model without them");
-        if (!(actRatio > 0 && actRatio <= 1)) throw new UserError("wise: act_ratio must be in (0, 1], got " + actRatio);
-        if (!(c.maskRatio() > 0 && c.maskRatio() <= 1)) throw new UserError("wise: mask_ratio must be in (0, 1], got " + c.maskRatio());
-        if (!(c.density() > 0 && c.density() <= 1)) throw new UserError("wise: density must be in (0, 1], got " + c.density());
-        if (c.saveFreq() < 1 || c.mergeFreq() < c.saveFreq() || c.mergeFreq() % c.saveFreq() != 0)
+        if (c.mergeFreq() < c.saveFreq() || c.mergeFreq() % c.saveFreq() != 0)
             throw new UserError("wise: merge_freq (" + c.mergeFreq() + ") must be a multiple of save_freq (" + c.saveFreq() + ")");
-        if (c.iterations() < 1 || c.unrelated() < 1) throw new UserError("wise: iterations and unrelated must be at least 1");
-        if (c.replay() < 0) throw new UserError("wise: replay must be at least 0, got " + c.replay());
         if (requests.isEmpty()) throw new UserError("wise: no requests");
 
         List<String> prefixes = ContextPrefixes.of(m);

@@ -44,7 +44,7 @@ class MultiLayerEditTest {
             Tensor a = Tensors.randn(ScalarType.Double, f, f), c = a.matmul(a.t()).div(Tensors.scalar((double) f));
             Tensor k = Tensors.randn(ScalarType.Double, n, f), r = Tensors.randn(ScalarType.Double, n, d);
             double lambda = 7;
-            MultiLayerEdit.LayerSolver solver = new Memit().solvers(new Settings("memit", Map.of("mom2_update_weight", "7")), 12)
+            MultiLayerEdit.LayerSolver solver = new Memit().solvers(new Settings(new Memit(), Map.of("mom2_update_weight", "7")), 12)
                     .forLayer(0, c.toType(ScalarType.Float));
             Tensor x = solver.solve(k, r);
             Tensor grad = k.t().matmul(k.matmul(x).sub(r)).add(c.toType(ScalarType.Float).toType(ScalarType.Double).matmul(x).mul(Tensors.scalar(lambda)));
@@ -66,7 +66,7 @@ class MultiLayerEditTest {
             Tensor k0 = Tensors.randn(ScalarType.Double, 200, preserved).matmul(Tensors.randn(ScalarType.Double, preserved, f));
             Tensor c = k0.t().matmul(k0).div(Tensors.scalar(200.0)).toType(ScalarType.Float);
             MultiLayerEdit.LayerSolver solver = new AlphaEdit()
-                    .solvers(new Settings("alphaedit", Map.of("nullspace_threshold", "1e-3", "l2", "1e-6")), 16).forLayer(0, c);
+                    .solvers(new Settings(new AlphaEdit(), Map.of("nullspace_threshold", "1e-3", "l2", "1e-6")), 16).forLayer(0, c);
             Tensor k1 = Tensors.randn(ScalarType.Double, 3, f), r1 = Tensors.randn(ScalarType.Double, 3, d);
             Tensor x1 = solver.solve(k1, r1);
             assertTrue(rel(k0.matmul(x1), k0) / Tensors.item(x1.norm()) < 1e-5, "ΔW K₀ = 0: " + rel(k0.matmul(x1), k0));
@@ -86,7 +86,7 @@ class MultiLayerEditTest {
         try (PointerScope s = new PointerScope()) {
             Tensor c = torch.eye(8);
             UserError e = assertThrows(UserError.class, () -> new AlphaEdit()
-                    .solvers(new Settings("alphaedit", Map.of("nullspace_threshold", "0.5")), 8).forLayer(3, c));
+                    .solvers(new Settings(new AlphaEdit(), Map.of("nullspace_threshold", "0.5")), 8).forLayer(3, c));
             assertTrue(e.getMessage().contains("layer 3") && e.getMessage().contains("nullspace_threshold"), e.getMessage());
         }
     }
