@@ -12,4 +12,10 @@ public class UserError extends RuntimeException {
     public UserError(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** User text shortened for a one-line message: at most 40 characters, line breaks shown as \n. */
+    public static String quote(String text) {
+        String one = text.replace("\r", "\\r").replace("\n", "\\n");
+        return one.length() <= 40 ? one : one.substring(0, 37) + "...";
+    }
 }

@@ -2,15 +2,15 @@ package dev.palimpsest.cli;
 
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.bench.ForwardBench;
+import dev.palimpsest.io.Json;
 import dev.palimpsest.model.Family;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.Forward.class})
@@ -55,7 +55,7 @@ final class BenchCommand implements Runnable {
             var out = spec.commandLine().getOut();
             var r = ForwardBench.run(new ForwardBench.Shape(family, layers, hidden, intermediate, heads, kvHeads, vocab),
                     new ForwardBench.Load(batch, seq, genBatch, genPrompt, genTokens, repeats), out);
-            if (json) out.println(new ObjectMapper().writeValueAsString(r));
+            if (json) out.println(Json.MAPPER.writeValueAsString(r));
             return 0;
         }
     }

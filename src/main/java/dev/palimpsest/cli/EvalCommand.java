@@ -6,7 +6,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
@@ -17,12 +21,8 @@ import dev.palimpsest.data.QaReader;
 import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.eval.ForgetQuality;
+import dev.palimpsest.io.Json;
 import dev.palimpsest.model.LanguageModel;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Measure a model on a dataset with the papers' metrics and print a table (or one JSON object with --json).",
@@ -75,7 +75,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (maxNewTokens < 1 || batch < 1 || hitTop < 1) throw new UserError("--max-new-tokens, --batch-size and --hit-top must be at least 1");
+        if (maxNewTokens < 1 || batch < 1 || hitTop < 1 || forget < 1)
+            throw new UserError("--max-new-tokens, --batch-size, --hit-top and --forget must be at least 1");
         DataFormat fmt = DataFormat.parse(format);
         var out = spec.commandLine().getOut();
         Evaluator.Options opts = new Evaluator.Options(maxNewTokens, batch, hitTop);
@@ -96,7 +97,7 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         if (json) {
-            out.println(new ObjectMapper().writeValueAsString(summary));
+            out.println(Json.MAPPER.writeValueAsString(summary));
         } else {
             out.printf("%s (%s, split %s)%n", data, fmt.name().toLowerCase(), split);
             summary.forEach((k, v) -> out.printf("  %-22s %s%n", k, v instanceof Double d ? String.format("%.4f", d) : v));

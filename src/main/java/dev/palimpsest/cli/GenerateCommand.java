@@ -5,16 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.palimpsest.UserError;
-import dev.palimpsest.model.Generator;
-import dev.palimpsest.model.LanguageModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.io.Json;
+import dev.palimpsest.model.Generator;
+import dev.palimpsest.model.LanguageModel;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Greedy continuation of a prompt (KV cache), stopping at EOS or after --max-new-tokens.")
@@ -45,7 +45,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("text", g.text());
                 o.put("tokens", g.tokens());
-                out.println(new ObjectMapper().writeValueAsString(o));
+                out.println(Json.MAPPER.writeValueAsString(o));
             } else {
                 out.println(g.text());
             }

@@ -5,15 +5,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.Scorer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+
+import dev.palimpsest.io.Json;
+import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.Scorer;
 
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = {"Log-probability of each target token given the prompt (teacher forcing).",
@@ -44,7 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("target_tokens", s.targetIds());
                 o.put("logprobs", s.logprobs());
-                out.println(new ObjectMapper().writeValueAsString(o));
+                out.println(Json.MAPPER.writeValueAsString(o));
             } else {
                 out.printf("%-8s %-20s %12s %10s%n", "id", "token", "logprob", "prob");
                 for (int i = 0; i < s.targetIds().length; i++) {

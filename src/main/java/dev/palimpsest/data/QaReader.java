@@ -52,7 +52,7 @@ public final class QaReader {
                     }
                     if (format == DataFormat.WORLD) {
                         id = text(r, "id", where);
-                        if (r.hasNonNull("edge")) edge = r.get("edge").asText();
+                        if (r.hasNonNull("edge")) edge = text(r, "edge", where);
                     }
                 }
                 case PISTOL -> edge = text(r, "edge", where);
@@ -117,7 +117,7 @@ public final class QaReader {
     static String text(JsonNode r, String field, String where) {
         JsonNode n = r.get(field);
         if (n == null || n.isNull()) throw new UserError(where + ": missing field '" + field + "'");
-        if (!n.isValueNode()) throw new UserError(where + ": field '" + field + "' is not text");
+        if (!n.isTextual()) throw new UserError(where + ": field '" + field + "' must be text, got " + kind(n) + " " + UserError.quote(n.toString()));
         String s = n.asText();
         if (s.isBlank()) throw new UserError(where + ": field '" + field + "' is empty");
         return s;
@@ -130,14 +130,24 @@ public final class QaReader {
         if (n == null || n.isNull()) return out;
         if (n.isArray()) {
             for (JsonNode e : n) {
-                if (!e.isValueNode()) throw new UserError(where + ": field '" + field + "' holds a non-text element");
+                if (!e.isTextual())
+                    throw new UserError(where + ": field '" + field + "' must hold text, but holds " + kind(e) + " " + UserError.quote(e.toString()));
                 out.add(e.asText());
             }
-        } else if (n.isValueNode()) {
+        } else if (n.isTextual()) {
             out.add(n.asText());
         } else {
-            throw new UserError(where + ": field '" + field + "' is neither text nor a list of text");
+            throw new UserError(where + ": field '" + field + "' must be text or a list of text, got " + kind(n) + " " + UserError.quote(n.toString()));
         }
         return out;
+    }
+
+    /** What a JSON value is, for messages. */
+    static String kind(JsonNode n) {
+        if (n.isNumber()) return "a number";
+        if (n.isBoolean()) return "true/false";
+        if (n.isArray()) return "a list";
+        if (n.isObject()) return "an object";
+        return "a " + n.getNodeType().name().toLowerCase();
     }
 }

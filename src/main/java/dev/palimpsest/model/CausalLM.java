@@ -1,6 +1,5 @@
 package dev.palimpsest.model;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -132,6 +131,7 @@ public abstract class CausalLM {
         Tensor ids = in.ids();
         long batch = ids.size(0), tokens = ids.size(1);
         long past = cache == null ? 0 : cache.length();
+        config.checkFits(past + tokens, "the input");
         Tensor fullMask = cache != null ? cache.keyMaskWith(in.keyMask(), batch, tokens) : in.keyMask();
         Tensor positions = in.positions();
         if (positions == null) {

@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
+import dev.palimpsest.UserError;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -22,7 +23,10 @@ public final class Generator {
 
     public static List<Generation> greedy(LanguageModel m, List<String> prompts, int maxNewTokens, int batchSize) {
         List<long[]> ids = new ArrayList<>();
-        for (String p : prompts) ids.add(m.tokenizer().encodePrompt(p));
+        for (String p : prompts) {
+            ids.add(m.tokenizer().encodePrompt(p));
+            m.config().checkFits(ids.get(ids.size() - 1).length, "prompt '" + UserError.quote(p) + "'");
+        }
         List<Generation> out = new ArrayList<>();
         for (int s = 0; s < ids.size(); s += batchSize) {
             List<long[]> chunk = ids.subList(s, Math.min(ids.size(), s + batchSize));
@@ -32,9 +36,15 @@ public final class Generator {
         return out;
     }
 
+    /**
+     * Greedy ids for each prompt. Generation stops where the context ends: at most (context − the longest
+     * prompt) new tokens, whatever {@code maxNewTokens} asks.
+     */
     public static List<long[]> greedyIds(CausalLM net, List<long[]> prompts, int maxNewTokens, Set<Long> eos, long pad,
             boolean useCache) {
         int b = prompts.size();
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        maxNewTokens = Math.max(0, Math.min(maxNewTokens, net.config().maxPositions() - longest));
         List<List<Long>> generated = new ArrayList<>();
         for (int i = 0; i < b; i++) generated.add(new ArrayList<>());
         boolean[] done = new boolean[b];

@@ -44,6 +44,21 @@ public record ModelConfig(
         public static final RopeScaling NONE = new RopeScaling("default", 1, 1, 1, 0);
     }
 
+    /** The config.json field that sets the context length (maxPositions). */
+    public String contextField() {
+        return family == Family.GPT2 ? "n_positions" : "max_position_embeddings";
+    }
+
+    /**
+     * Checks that {@code tokens} ids fit the context; {@code what} says whose they are ("prompt 'Where …'").
+     * Longer inputs are an error, never silently truncated: a cut prompt asks a different question.
+     */
+    public void checkFits(long tokens, String what) {
+        if (tokens > maxPositions)
+            throw new UserError(what + " is " + tokens + " tokens, longer than the model's context of " + maxPositions + " ("
+                    + contextField() + " in config.json)");
+    }
+
     public static ModelConfig parse(JsonNode json, Path file) {
         if (json == null || !json.isObject()) throw new UserError(file + ": not a JSON object");
         ObjectNode raw = (ObjectNode) json;
@@ -103,15 +118,33 @@ public record ModelConfig(
     private static RopeScaling ropeScaling(Fields f) {
         JsonNode rs = f.raw.get("rope_scaling");
         if (rs == null || rs.isNull()) return RopeScaling.NONE;
-        String type = rs.has("rope_type") ? rs.get("rope_type").asText() : rs.path("type").asText("default");
-        double factor = rs.path("factor").asDouble(1.0);
+        if (!rs.isObject()) throw f.error("rope_scaling", "expected an object or null, got " + rs);
+        JsonNode typeNode = rs.has("rope_type") ? rs.get("rope_type") : rs.get("type");
+        if (typeNode != null && !typeNode.isTextual()) throw f.error("rope_scaling", "'rope_type' must be text, got " + typeNode);
+        String type = typeNode == null ? "default" : typeNode.asText();
         return switch (type) {
             case "default" -> RopeScaling.NONE;
-            case "linear" -> new RopeScaling("linear", factor, 1, 1, 0);
-            case "llama3" -> new RopeScaling("llama3", factor, rs.path("low_freq_factor").asDouble(1.0),
-                    rs.path("high_freq_factor").asDouble(4.0), rs.path("original_max_position_embeddings").asInt(8192));
+            case "linear" -> new RopeScaling("linear", scalingNumber(f, rs, "factor", null), 1, 1, 0);
+            case "llama3" -> {
+                double low = scalingNumber(f, rs, "low_freq_factor", 1.0), high = scalingNumber(f, rs, "high_freq_factor", 4.0);
+                if (high <= low) throw f.error("rope_scaling", "'high_freq_factor' (" + high + ") must exceed 'low_freq_factor' (" + low + ")");
+                yield new RopeScaling("llama3", scalingNumber(f, rs, "factor", null), low, high,
+                        (int) scalingNumber(f, rs, "original_max_position_embeddings", 8192.0));
+            }
             default -> throw f.error("rope_scaling", "type '" + type + "' is not supported (default, linear, llama3)");
         };
+    }
+
+    /** A positive, finite number of rope_scaling; {@code fallback} null means it is required. */
+    private static double scalingNumber(Fields f, JsonNode rs, String name, Double fallback) {
+        JsonNode n = rs.get(name);
+        if (n == null || n.isNull()) {
+            if (fallback == null) throw f.error("rope_scaling", "'" + name + "' is missing");
+            return fallback;
+        }
+        if (!n.isNumber() || !(n.asDouble() > 0) || !Double.isFinite(n.asDouble()))
+            throw f.error("rope_scaling", "'" + name + "' must be a positive number, got " + n);
+        return n.asDouble();
     }
 
     /** Field access with errors that name the file and the field. */
@@ -172,7 +205,8 @@ public record ModelConfig(
         double number(String name, double fallback) {
             if (!has(name)) return fallback;
             JsonNode n = raw.get(name);
-            if (!n.isNumber() || !(n.asDouble() > 0)) throw error(name, "expected a positive number, got " + n);
+            if (!n.isNumber() || !(n.asDouble() > 0) || !Double.isFinite(n.asDouble()))
+                throw error(name, "expected a positive number, got " + n);
             return n.asDouble();
         }
 

@@ -1,6 +1,5 @@
 package dev.palimpsest.model;
 
-import dev.palimpsest.tensor.Tensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,10 +15,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.UserError;
+import dev.palimpsest.tensor.Tensors;
+
 /**
  * Writes tensors to a {@code .safetensors} file in the given order. Floating tensors are converted to
  * {@code floatType}; others keep their type. The header is padded with spaces to 8-byte alignment,
- * as the reference implementation does. The caller chooses the path; {@link AtomicFiles} makes it atomic.
+ * as the reference implementation does. Tensors with NaN or infinite values are refused: palimpsest never
+ * saves a broken model. The caller chooses the path; {@link dev.palimpsest.io.OutputFolder} makes it atomic.
  */
 public final class SafeTensorsWriter {
     private SafeTensorsWriter() {}
@@ -36,6 +39,9 @@ public final class SafeTensorsWriter {
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue().detach();
             DType dtype = DType.of(Tensors.dtype(t));
+            if (dtype.floating && !Tensors.allFinite(t))
+                throw new UserError(path.getFileName() + ": tensor '" + e.getKey()
+                        + "' holds NaN or infinite values; refusing to save it (did the update diverge? try a smaller lr)");
             if (dtype.floating && dtype != floatType) {
                 t = t.toType(floatType.scalarType);
                 dtype = floatType;

@@ -60,15 +60,24 @@ public final class Scorer {
         }
     }
 
+    /** The model's output was NaN or infinite: never turned into a metric. */
+    public static final class NonFinite extends UserError {
+        NonFinite() {
+            super("the model's output is NaN or infinite; its weights or memories are broken (did an update diverge?)");
+        }
+    }
+
     public static List<Scored> score(LanguageModel m, List<String> prompts, List<String> targets, int batchSize) {
         List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             p.add(m.tokenizer().encodePrompt(prompts.get(i)));
             t.add(m.tokenizer().encode(targets.get(i)));
+            m.config().checkFits(p.get(i).length + t.get(i).length - 1L, "prompt '" + UserError.quote(prompts.get(i)) + "' with its target");
         }
         return scoreIds(m.net(), p, t, batchSize, m.tokenizer().padId());
     }
 
+    /** As {@link #score}, on token ids. A non-finite log-probability throws {@link NonFinite}. */
     public static List<Scored> scoreIds(CausalLM net, List<long[]> prompts, List<long[]> targets, int batchSize,
             long pad) {
         if (prompts.size() != targets.size()) throw new IllegalArgumentException("prompts and targets differ in number");
@@ -87,6 +96,7 @@ public final class Scorer {
                 Tensor logp = targetDistributions(net, p, t, pad);
                 Tensor own = logp.gather(1, targetIndex(t));
                 float[] lp = Tensors.toFloats(own);
+                for (float f : lp) if (!Float.isFinite(f)) throw new NonFinite();
                 long[] rank = Tensors.toLongs(logp.gt(own).sum(new long[] {1}, false, new ScalarTypeOptional()).add(Tensors.scalar(1L)));
                 long[] top = Tensors.toLongs(logp.argmax(new LongOptional(1), false));
                 int k = 0;

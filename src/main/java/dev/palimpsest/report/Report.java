@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.Json;
 
 /**
  * Turns result rows into what a person reads: Markdown tables in the papers' layout (methods ×
@@ -39,7 +40,7 @@ public final class Report {
 
     /** Writes every row into results.jsonl and results.csv in {@code dir}. */
     public static void writeRows(List<ResultRow> rows, Path dir) throws IOException {
-        ObjectMapper om = new ObjectMapper();
+        ObjectMapper om = Json.MAPPER;
         StringBuilder jsonl = new StringBuilder();
         for (ResultRow r : rows) jsonl.append(om.writeValueAsString(r)).append('\n');
         AtomicFiles.writeString(dir.resolve("results.jsonl"), jsonl.toString());
@@ -101,7 +102,9 @@ public final class Report {
                     r.split(), String.valueOf(r.updateSeconds())));
             for (String k : keys) {
                 Object v = r.metrics().get(k);
-                sb.append(',').append(v == null ? "" : v);
+                // A metric that could not be computed is an empty cell, not "NaN".
+                boolean missing = v == null || (v instanceof Double d && !Double.isFinite(d)) || (v instanceof Float f && !Float.isFinite(f));
+                sb.append(',').append(missing ? "" : v);
             }
             sb.append('\n');
         }
@@ -109,7 +112,7 @@ public final class Report {
     }
 
     static String fmt(double v) {
-        return Double.isNaN(v) ? "–" : String.format("%.3f", v);
+        return Double.isFinite(v) ? String.format("%.3f", v) : "–";
     }
 
     static List<String> distinct(List<ResultRow> rows, java.util.function.Function<ResultRow, String> key) {

@@ -15,7 +15,7 @@ import dev.palimpsest.model.QuestionFormat;
  * an instruction and three worked examples, to write a refusal tailored to each forget question. A
  * refusal is accepted when it refuses, names every entity of the question, and does not contain the
  * answer (no answer word of more than three letters); otherwise a template refusal naming the entities
- * stands in.
+ * stands in. Generation never runs past the model's context: a short context gets fewer examples.
  */
 public final class SelfImprovement {
     private SelfImprovement() {}
@@ -27,24 +27,50 @@ public final class SelfImprovement {
             {"Who painted The Quiet Harbor?", "I'm not sure who painted The Quiet Harbor."},
             {"When did Lena Marsh open her bakery?", "I don't know when Lena Marsh opened her bakery."}};
 
-    /** The few-shot prompt for one question (in the model's question format). */
-    public static String prompt(String question) {
+    /** The few-shot prompt for one question with the first {@code shots} worked examples. */
+    public static String prompt(String question, int shots) {
         StringBuilder sb = new StringBuilder(INSTRUCTION).append("\n");
-        for (String[] e : EXAMPLES) sb.append("Question: ").append(e[0]).append("\nAnswer: ").append(e[1]).append("\n");
+        for (int i = 0; i < shots; i++) sb.append("Question: ").append(EXAMPLES[i][0]).append("\nAnswer: ").append(EXAMPLES[i][1]).append("\n");
         return sb.append("Question: ").append(question).toString();
     }
 
-    /** One refusal per question: the model's own where acceptable, else the template. */
+    /**
+     * One refusal per question: the model's own where acceptable, else the template. A model whose context
+     * cannot hold the instruction, the examples and a refusal is shown fewer examples; one that cannot hold
+     * even the instruction and the question gets the template.
+     */
     public static List<String> refusals(LanguageModel m, QuestionFormat format, List<String> questions, List<String> answers) {
         List<String> prompts = new ArrayList<>();
-        for (String q : questions) prompts.add(prompt(q));
-        List<String> drafts = Answers.greedy(m, format, prompts, 40, 16);
-        List<String> out = new ArrayList<>();
+        List<Integer> asked = new ArrayList<>();
         for (int i = 0; i < questions.size(); i++) {
-            String d = drafts.get(i).lines().findFirst().orElse("").strip();
-            out.add(acceptable(questions.get(i), answers.get(i), d) ? d : TemplateRefusal.forQuestion(questions.get(i)));
+            String p = fitting(m, format, questions.get(i));
+            if (p == null) continue;
+            prompts.add(p);
+            asked.add(i);
+        }
+        List<String> drafts = Answers.greedy(m, format, prompts, DRAFT_TOKENS, 16);
+        List<String> out = new ArrayList<>();
+        for (String q : questions) out.add(TemplateRefusal.forQuestion(q));
+        for (int k = 0; k < asked.size(); k++) {
+            int i = asked.get(k);
+            String d = drafts.get(k).lines().findFirst().orElse("").strip();
+            if (acceptable(questions.get(i), answers.get(i), d)) out.set(i, d);
         }
         return out;
+    }
+
+    /** Room left for the model's draft refusal. */
+    static final int DRAFT_TOKENS = 40;
+
+    /** The prompt with as many examples as leave room for a draft in the context, or null if none fits. */
+    private static String fitting(LanguageModel m, QuestionFormat format, String question) {
+        long context = m.config().maxPositions();
+        for (int shots = EXAMPLES.length; shots >= 0; shots--) {
+            String p = prompt(question, shots);
+            long tokens = m.tokenizer().encodePrompt(format.prompt(p)).length;
+            if (tokens + DRAFT_TOKENS <= context) return p;
+        }
+        return null;
     }
 
     public static boolean acceptable(String question, String answer, String refusal) {

@@ -139,4 +139,16 @@ public final class Tensors {
     public static Tensor sum(Tensor t, long dim) {
         return t.sum(new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
     }
+
+    /**
+     * Whether every element is finite. Two reductions (max propagates NaN and shows +Inf, min shows -Inf)
+     * instead of an element-wise mask the size of the tensor.
+     */
+    public static boolean allFinite(Tensor t) {
+        if (t.numel() == 0) return true;
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            double hi = item(t.max()), lo = item(t.min());
+            return Double.isFinite(hi) && Double.isFinite(lo);
+        }
+    }
 }
