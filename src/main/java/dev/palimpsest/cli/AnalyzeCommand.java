@@ -10,16 +10,18 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.method.loka.ConflictAnalysis;
 import dev.palimpsest.model.LanguageModel;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "analyze", mixinStandardHelpOptions = true, description = "Analyses of an update before it is made.",
         subcommands = {AnalyzeCommand.Conflicts.class})
@@ -50,7 +52,7 @@ final class AnalyzeCommand {
         @Option(names = "--edit-format", description = "Format of --edit when it differs from --format.")
         String editFormat;
 
-        @Option(names = "--out", paramLabel = "FILE", defaultValue = "conflicts.png", description = "PNG histogram (default ${DEFAULT-VALUE}).")
+        @Option(names = "--out", paramLabel = "FILE", defaultValue = "conflicts.png", description = "PNG histogram (default ${DEFAULT-VALUE}; an existing file needs --overwrite).")
         Path out;
 
         @Option(names = "--batch-size", defaultValue = "4")
@@ -65,13 +67,19 @@ final class AnalyzeCommand {
         @Option(names = "--epochs", defaultValue = "1")
         int epochs;
 
+        @Mixin
+        OverwriteOption overwrite;
+
         @Option(names = "--seed", defaultValue = "0")
         long seed;
 
         @Override
         public Integer call() throws Exception {
+            if (batchSize < 1 || rank < 1 || epochs < 1) throw new UserError("--batch-size, --rank and --epochs must be at least 1");
+            if (!(lr > 0) || !Double.isFinite(lr)) throw new UserError("--lr must be a positive number, got " + lr);
             DataFormat fmt = DataFormat.parse(format), efmt = editFormat == null ? fmt : DataFormat.parse(editFormat);
             var o = spec.commandLine().getOut();
+            Path png = overwrite.file(out, model.dir, edit, forget);
             try (LanguageModel m = model.load()) {
                 var requests = UpdateCommand.editRequests(edit, efmt);
                 var items = QaReader.read(forget, fmt);
@@ -79,8 +87,8 @@ final class AnalyzeCommand {
                         new ConflictAnalysis.Settings(batchSize, lr, rank, 0.1, epochs, seed));
                 o.printf("%d steps: cosine(editing, unlearning) mean %.3f; %.1f %% of the steps conflict (cosine < 0)%n",
                         r.cosines().length, r.mean(), 100 * r.negativeShare());
-                writeHistogram(r, out);
-                o.println("histogram: " + out.toAbsolutePath());
+                writeHistogram(r, png);
+                o.println("histogram: " + png);
             }
             return 0;
         }
@@ -102,7 +110,6 @@ final class AnalyzeCommand {
             chart.getStyler().setLegendVisible(false);
             chart.addSeries("steps", x, y);
             byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-            if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
             AtomicFiles.writeFile(out, tmp -> Files.write(tmp, png));
         }
     }

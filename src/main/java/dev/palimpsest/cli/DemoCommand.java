@@ -9,23 +9,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.experiment.CombinedTask;
 import dev.palimpsest.experiment.ExperimentRunner;
-import dev.palimpsest.UserError;
-import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.experiment.ResultRow;
+import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.report.Plots;
 import dev.palimpsest.report.Report;
 import dev.palimpsest.world.DefaultModel;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The main job: on the built-in default model, run every registered method on the world's",
@@ -35,7 +38,7 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Run folder (default runs/demo-<time>).")
+    @Option(names = "--out", paramLabel = "DIR", description = "A new (or empty) run folder (default runs/demo-<time>); see --overwrite.")
     Path out;
 
     @Option(names = "--seed", defaultValue = "0", description = "World, model and split seed (default ${DEFAULT-VALUE}).")
@@ -58,6 +61,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--forgets", defaultValue = "20", description = "Combined task: facts forgotten (default ${DEFAULT-VALUE}).")
     int forgets;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Option(names = "--rounds", defaultValue = "1",
             description = "Combined task: apply the update in this many sequential rounds, measuring after each (default ${DEFAULT-VALUE}: all at once).")
     int rounds;
@@ -65,7 +71,19 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!task.equals("unlearn") && !task.equals("combined")) throw new UserError("--task must be unlearn or combined, got '" + task + "'");
-        if (task.equals("combined")) return combined();
+        if (sizes.stream().anyMatch(n -> n < 1)) throw new UserError("--sizes must all be at least 1, got " + sizes);
+        if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");
+        if (rounds < 1) throw new UserError("--rounds must be at least 1, got " + rounds);
+        Path dir = out != null ? out
+                : Path.of("runs", task.equals("combined") ? "combined-" : "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        try (OutputFolder folder = overwrite.folder(dir, null)) {
+            if (task.equals("combined")) combined(folder);
+            else unlearn(folder);
+        }
+        return 0;
+    }
+
+    private void unlearn(OutputFolder folder) throws Exception {
         long t0 = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         Path base = DefaultModel.ensure(seed, err), finetuned = DefaultModel.ensureFinetuned(seed, err);
@@ -86,17 +104,15 @@ final class DemoCommand implements Callable<Integer> {
             rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(finetunedSetting, m, largest, seed, Map.of()),
                     Evaluator.Options.DEFAULT, err));
         }
-        Path dir = out != null ? out
-                : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        String md = Report.write(rows, dir, "palimpsest demo: unlearning on the built-in world (seed " + seed + ")");
+        String md = Report.write(rows, folder.staging(), "palimpsest demo: unlearning on the built-in world (seed " + seed + ")");
+        folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);
-        o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, dir.toAbsolutePath());
-        return 0;
+        o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, folder.target());
     }
 
     /** LOKA's task on the default model's pretrained facts; --methods picks variants by their labels. */
-    private int combined() throws Exception {
+    private void combined(OutputFolder folder) throws Exception {
         long t0 = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         Path base = DefaultModel.ensure(seed, err);
@@ -109,8 +125,7 @@ final class DemoCommand implements Callable<Integer> {
         List<ResultRow> rows = new ArrayList<>();
         for (CombinedTask.Variant v : variants)
             rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, seed, Evaluator.Options.DEFAULT, err));
-        Path dir = out != null ? out
-                : Path.of("runs", "combined-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path dir = folder.staging();
         Report.writeRows(rows, dir);
         String md;
         if (rounds == 1) {
@@ -126,9 +141,9 @@ final class DemoCommand implements Callable<Integer> {
             md = plots.toString();
         }
         AtomicFiles.writeString(dir.resolve("report.md"), md);
+        folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);
-        o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, dir.toAbsolutePath());
-        return 0;
+        o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, folder.target());
     }
 }

@@ -6,15 +6,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.experiment.ExperimentRunner;
 import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.experiment.SweepConfig;
+import dev.palimpsest.io.OutputFolder;
+import dev.palimpsest.io.OutputPolicy;
 import dev.palimpsest.report.Report;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = {"Run a sweep from a JSON config (methods × forget sizes × seeds on one model and dataset) and write",
@@ -26,13 +30,25 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE")
     Path config;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "A new (or empty) run folder; see --overwrite.")
     Path out;
+
+    @Mixin
+    OverwriteOption overwrite;
 
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
-        SweepConfig c = SweepConfig.read(config, err);
+        try (OutputFolder folder = overwrite.folder(out, null, config)) {
+            SweepConfig c = SweepConfig.read(config, err);
+            folder.guard(new OutputPolicy.Guarded(c.setting().model(), "the sweep's model"));
+            run(c, folder);
+        }
+        return 0;
+    }
+
+    private void run(SweepConfig c, OutputFolder folder) throws Exception {
+        var err = spec.commandLine().getErr();
         Evaluator.Options opts = new Evaluator.Options(c.maxNewTokens(), 32, 100);
         List<ResultRow> rows = new ArrayList<>();
         for (String m : c.methods())
@@ -41,8 +57,9 @@ final class ExperimentCommand implements Callable<Integer> {
                     for (int merge : c.merges())
                         rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(c.setting(), m, n, seed,
                                 c.settings().getOrDefault(m, Map.of()), merge), opts, err));
-        spec.commandLine().getOut().println(Report.write(rows, out, c.title()));
-        spec.commandLine().getOut().println("report in " + out.toAbsolutePath());
-        return 0;
+        String md = Report.write(rows, folder.staging(), c.title());
+        folder.publish("run");
+        spec.commandLine().getOut().println(md);
+        spec.commandLine().getOut().println("report in " + folder.target());
     }
 }

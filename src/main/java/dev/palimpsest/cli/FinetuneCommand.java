@@ -1,25 +1,27 @@
 package dev.palimpsest.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.Json;
+import dev.palimpsest.io.OutputFolder;
+import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.train.QaFineTuner;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Teach a model a question-answer dataset until the ROUGE-1 recall of its greedy answers reaches the target",
@@ -41,7 +43,7 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "QA file (same --format) the model should keep answering: trained alongside, so fine-tuning does not make it forget them.")
     Path replay;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write the fine-tuned model.")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "A new (or empty) folder for the fine-tuned model; see --overwrite.")
     Path out;
 
     @Option(names = "--epochs", defaultValue = "30", description = "At most this many epochs (default ${DEFAULT-VALUE}).")
@@ -74,19 +76,28 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Override
     public Integer call() throws Exception {
         if (epochs < 1 || batch < 1 || evalSample < 1) throw new UserError("--epochs, --batch-size and --eval-sample must be at least 1");
+        if (lr != null && (!(lr > 0) || !Double.isFinite(lr))) throw new UserError("--lr must be a positive number, got " + lr);
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw new UserError("--weight-decay must be at least 0, got " + weightDecay);
+        if (!(target > 0 && target <= 1)) throw new UserError("--target-rouge must be in (0, 1], got " + target);
+        if (loraRank < 0) throw new UserError("--lora-rank must be at least 0, got " + loraRank);
+        if (!(loraAlpha > 0) || !Double.isFinite(loraAlpha)) throw new UserError("--lora-alpha must be a positive number, got " + loraAlpha);
         DataFormat fmt = DataFormat.parse(format);
         List<QaItem> items = QaReader.read(data, fmt);
         List<QaItem> rehearse = replay == null ? List.of() : QaReader.read(replay, fmt);
         var out = spec.commandLine().getOut();
-        try (LanguageModel m = model.load()) {
+        try (OutputFolder folder = overwrite.folder(this.out, model.dir, data, replay); LanguageModel m = model.load()) {
+            folder.requireSpace(m.savedBytes(DType.F32));
             double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);
             QaFineTuner.Result r = QaFineTuner.run(m, template.format(m), items, rehearse,
                     new QaFineTuner.Settings(epochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
                     spec.commandLine().getErr());
-            m.save(this.out);
+            folder.fill(dir -> m.writeInto(dir, DType.F32));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("model", model.dir.toString());
             rec.put("data", data.toString());
@@ -100,8 +111,8 @@ final class FinetuneCommand implements Callable<Integer> {
             rec.put("rouge1_recall", r.rouge1());
             rec.put("loss", r.loss());
             rec.put("seconds", r.seconds());
-            AtomicFiles.writeString(this.out.resolve("palimpsest_finetune.json"),
-                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rec));
+            folder.fill(dir -> Files.write(dir.resolve("palimpsest_finetune.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(rec)));
+            folder.publish("model");
             out.printf("%s: %d items, %d epochs, ROUGE-1 recall %.3f, %.0f s%n", this.out, items.size(), r.epochs(),
                     r.rouge1(), r.seconds());
             if (r.rouge1() < target)

@@ -2,12 +2,15 @@ package dev.palimpsest.cli;
 
 import java.io.PrintWriter;
 
-import dev.palimpsest.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import dev.palimpsest.UserError;
+import dev.palimpsest.io.Cleanup;
+import dev.palimpsest.io.Progress;
+
 /** The {@code palimpsest} command line: one subcommand per job. */
-@Command(name = "palimpsest", mixinStandardHelpOptions = true, version = "palimpsest 0.1.0",
+@Command(name = "palimpsest", mixinStandardHelpOptions = true, version = dev.palimpsest.Version.TEXT,
         description = "Edit and unlearn the knowledge of large language models.",
         subcommands = {ScoreCommand.class, GenerateCommand.class, WorldCommand.class, ModelCommand.class, FinetuneCommand.class, EvalCommand.class, DemoCommand.class, ExperimentCommand.class, UpdateCommand.class, MethodsCommand.class, TraceCommand.class, AnalyzeCommand.class,
                 BenchCommand.class})
@@ -31,11 +34,11 @@ public final class Main implements Runnable {
             return 2;
         });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            Throwable cause = ex;
-            while (!(cause instanceof UserError) && cause.getCause() != null && cause.getCause() != cause)
-                cause = cause.getCause();
-            if (cause instanceof UserError) {
-                err.println("palimpsest: " + oneLine(cause.getMessage()));
+            Progress.clearLine();
+            if (Cleanup.stopping()) return 143; // stopped by a signal: the work was cut short, not wrong
+            UserError user = userError(ex);
+            if (user != null) {
+                err.println("palimpsest: " + oneLine(user.getMessage()));
                 return 2;
             }
             if (System.getenv("PALIMPSEST_DEBUG") != null) ex.printStackTrace(err);
@@ -49,9 +52,27 @@ public final class Main implements Runnable {
         return code;
     }
 
+    /**
+     * The problem as the user's to fix, if it is one: a {@link UserError} anywhere in the causes, a file
+     * the system would not read or write (missing, no permission, disk full), or memory the machine does
+     * not have.
+     */
+    static UserError userError(Throwable ex) {
+        for (Throwable c = ex; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof UserError u) return u;
+            if (c instanceof java.nio.file.FileSystemException f)
+                return new UserError((f.getFile() == null ? "" : f.getFile() + ": ") + (f.getReason() != null ? f.getReason() : f.getClass().getSimpleName()));
+            if (c instanceof java.io.IOException io)
+                return new UserError("cannot read or write a file (" + oneLine(io.getMessage()) + ")");
+            if (c instanceof OutOfMemoryError || (c.getMessage() != null && c.getMessage().contains("can't allocate memory")))
+                return new UserError("out of memory: the model or batch does not fit this machine (" + oneLine(c.getMessage()) + ")");
+        }
+        return null;
+    }
+
+    /** A message as one line: line breaks inside it (from user text) are shown as \n. */
     static String oneLine(String s) {
         if (s == null) return "";
-        int i = s.indexOf('\n');
-        return (i < 0 ? s : s.substring(0, i)).strip();
+        return s.strip().replace("\r", "\\r").replace("\n", "\\n");
     }
 }

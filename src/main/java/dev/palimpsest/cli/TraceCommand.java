@@ -7,14 +7,15 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.method.locate.CausalTrace;
 import dev.palimpsest.model.LanguageModel;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "trace", mixinStandardHelpOptions = true,
         description = {"Causal tracing: corrupt the subject's embeddings, restore one hidden state (layer x token) at a time,",
@@ -32,8 +33,11 @@ final class TraceCommand implements Callable<Integer> {
     @Option(names = "--subject", required = true, description = "The words of the prompt the fact is about.")
     String subject;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "PNG heat map (default trace.png).", defaultValue = "trace.png")
+    @Option(names = "--out", paramLabel = "FILE", description = "PNG heat map (default trace.png; an existing file needs --overwrite).", defaultValue = "trace.png")
     Path out;
+
+    @Mixin
+    OverwriteOption overwrite;
 
     @Option(names = "--seed", defaultValue = "0")
     long seed;
@@ -41,6 +45,7 @@ final class TraceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var o = spec.commandLine().getOut();
+        Path png = overwrite.file(out, model.dir);
         try (LanguageModel m = model.load()) {
             CausalTrace.Result r = CausalTrace.trace(m, prompt.text(m), subject, seed);
             o.printf("answer %s: p = %.4f clean, %.4f with the subject corrupted%n", ScoreCommand.quote(r.answer()), r.clean(), r.corrupted());
@@ -64,9 +69,9 @@ final class TraceCommand implements Callable<Integer> {
                     .title("restored p(" + r.answer().strip() + ") − corrupted").xAxisTitle("layer").yAxisTitle("token").build();
             chart.getStyler().setYAxisTicksVisible(true);
             chart.addSeries("effect", x, y, z);
-            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-            AtomicFiles.writeFile(out, tmp -> java.nio.file.Files.write(tmp, png));
-            o.println("heat map: " + out.toAbsolutePath());
+            byte[] bytes = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+            AtomicFiles.writeFile(png, tmp -> java.nio.file.Files.write(tmp, bytes));
+            o.println("heat map: " + png);
         }
         return 0;
     }

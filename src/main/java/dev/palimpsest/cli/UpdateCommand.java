@@ -1,5 +1,6 @@
 package dev.palimpsest.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,7 +9,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
@@ -16,26 +21,27 @@ import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.EditReader;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.Json;
+import dev.palimpsest.io.OutputFolder;
+import dev.palimpsest.method.FiniteOutputs;
 import dev.palimpsest.method.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
+import dev.palimpsest.method.UpdateMethod;
+import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.target.QueryMerging;
 import dev.palimpsest.target.RefusalSet;
 import dev.palimpsest.target.SelfImprovement;
 import dev.palimpsest.target.TemplateRefusal;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "update", mixinStandardHelpOptions = true,
         description = {"Apply one update method: forget the answers of --forget, install the answers of --edit.",
                 "Writes the updated model to --out (loadable with --model) and palimpsest_update.json (method, settings, requests, seed, time).",
-                "Nothing is written if the method fails (e.g. its loss becomes NaN)."})
+                "--out must be a new path or an empty folder (or, with --overwrite, a folder palimpsest wrote); it is checked before",
+                "any compute and appears complete or not at all. Nothing is written if the method fails (e.g. its loss becomes NaN)."})
 final class UpdateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -71,8 +77,12 @@ final class UpdateCommand implements Callable<Integer> {
     @Mixin
     TemplateOption template;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "A new folder (or an empty one) for the updated model; see --overwrite.")
     Path out;
+
+    @Mixin
+    OverwriteOption overwrite;
 
     @Option(names = "--seed", defaultValue = "0")
     long seed;
@@ -80,16 +90,25 @@ final class UpdateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (forget == null && edit == null) throw new UserError("give --forget FILE, --edit FILE, or both");
+        if (merge < 1) throw new UserError("--merge must be at least 1, got " + merge);
+        if (!List.of("idk", "template", "self").contains(refusals))
+            throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
         DataFormat fmt = DataFormat.parse(format);
+        UpdateMethod updater = MethodRegistry.get(method);
+        Settings.check(updater, settings);
+        List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
+        List<KnowledgeRequest> edits = edit == null ? List.of() : editRequests(edit, fmt);
+        List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
         long t0 = System.nanoTime();
-        try (LanguageModel m = model.load()) {
+        try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain); LanguageModel m = model.load()) {
+            DType saveAs = DType.F32;
+            folder.requireSpace(m.savedBytes(saveAs));
             QuestionFormat qf = template.format(m);
-            List<KnowledgeRequest> requests = new ArrayList<>();
-            if (forget != null) requests.addAll(forgetRequests(m, qf, QaReader.read(forget, fmt)));
-            if (edit != null) requests.addAll(editRequests(edit, fmt));
-            List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
-            Update u = MethodRegistry.get(method).apply(m, qf, requests, keep, settings, seed);
-            m.save(out);
+            List<KnowledgeRequest> requests = new ArrayList<>(forgetRequests(m, qf, forgets));
+            requests.addAll(edits);
+            Update u = updater.apply(m, qf, requests, keep, settings, seed);
+            FiniteOutputs.check(method, m, qf, requests);
+            folder.fill(dir -> m.writeInto(dir, saveAs));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("method", method);
             rec.put("settings", u.settings());
@@ -100,14 +119,18 @@ final class UpdateCommand implements Callable<Integer> {
             rec.put("seconds", (System.nanoTime() - t0) / 1e9);
             rec.put("update_seconds", u.seconds());
             rec.put("requests", requests);
-            AtomicFiles.writeString(out.resolve("palimpsest_update.json"),
-                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rec));
+            folder.fill(dir -> Files.write(dir.resolve(RECORD), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(rec)));
+            folder.publish("model");
             spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s%n", out, method, requests.size(), u.seconds());
         }
         return 0;
     }
 
+    /** What the update did (method, settings, requests); written beside the weights, before the folder's commit record. */
+    static final String RECORD = "palimpsest_update.json";
+
     private List<KnowledgeRequest> forgetRequests(LanguageModel m, QuestionFormat qf, List<QaItem> items) {
+        if (items.isEmpty()) return List.of();
         List<String> targets = new ArrayList<>();
         Random rnd = new Random(seed);
         switch (refusals) {
@@ -115,13 +138,12 @@ final class UpdateCommand implements Callable<Integer> {
             case "template" -> items.forEach(q -> targets.add(TemplateRefusal.forQuestion(q.question())));
             case "self" -> targets.addAll(SelfImprovement.refusals(m, qf, items.stream().map(QaItem::question).toList(),
                     items.stream().map(QaItem::answer).toList()));
-            default -> throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
+            default -> throw new IllegalStateException(refusals);
         }
         List<KnowledgeRequest> out = new ArrayList<>();
         for (int i = 0; i < items.size(); i++)
             out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, items.get(i).question(), items.get(i).answer(),
                     targets.get(i), null, items.get(i).paraphrasedQuestions()));
-        if (merge < 1) throw new UserError("--merge must be at least 1");
         // Template refusals name the merged question's entities; the other kinds reuse the first refusal.
         return QueryMerging.merge(out, merge, refusals.equals("template") ? TemplateRefusal::forQuestion : q -> targets.get(0));
     }

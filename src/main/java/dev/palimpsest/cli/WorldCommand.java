@@ -3,13 +3,16 @@ package dev.palimpsest.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.world.World;
 import dev.palimpsest.world.WorldExport;
 import dev.palimpsest.world.WorldGenerator;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "world", mixinStandardHelpOptions = true, description = "The built-in synthetic world.",
         subcommands = {WorldCommand.Build.class})
@@ -30,20 +33,30 @@ final class WorldCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (replaced atomically).")
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "A new or empty output folder; see --overwrite.")
         Path out;
+
+        @Mixin
+        OverwriteOption overwrite;
 
         @Option(names = "--seed", defaultValue = "0", description = "World seed (default ${DEFAULT-VALUE}).")
         long seed;
 
         @Override
         public Integer call() throws Exception {
-            World w = WorldGenerator.generate(seed, WorldGenerator.DEFAULT);
-            WorldExport.write(w, out);
+            try (OutputFolder folder = overwrite.folder(out, null)) {
+                World w = WorldGenerator.generate(seed, WorldGenerator.DEFAULT);
+                folder.fill(d -> WorldExport.writeInto(w, d));
+                folder.publish("world");
+                report(w);
+            }
+            return 0;
+        }
+
+        private void report(World w) {
             spec.commandLine().getOut().printf("%s: %d pretraining, %d fine-tuning, %d unseen (+%d held out) facts, %d corpus lines%n",
                     out, w.pretrain().size(), w.finetune().size(), w.unseen().size(), w.unseenHeldOut().size(),
                     w.corpus().size());
-            return 0;
         }
     }
 }

@@ -1,17 +1,20 @@
 package dev.palimpsest.io;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+
+import dev.palimpsest.UserError;
 
 /**
- * Writes that never leave a half-written file or folder behind: everything goes to a temporary
- * sibling first and is renamed into place only when complete.
+ * Single files written whole or not at all: into a temporary sibling named after this process, made
+ * durable, then renamed over the target. The temporary file is created like any other (the user's
+ * umask decides its mode) and removed if the write fails or the process is stopped.
  */
 public final class AtomicFiles {
     private AtomicFiles() {}
@@ -21,16 +24,40 @@ public final class AtomicFiles {
         void write(Path tmp) throws IOException;
     }
 
+    /**
+     * Checks a user-named output file against the {@link OutputPolicy} and that its folder is writable,
+     * before any compute; returns the path to write.
+     */
+    public static Path prepare(Path target, boolean overwrite, List<OutputPolicy.Guarded> guarded) {
+        Path t = OutputPolicy.checkFile(target, overwrite, guarded);
+        try {
+            Files.createDirectories(t.getParent());
+            TempPaths.sweep(t.getParent());
+            Path probe = TempPaths.sibling(t, TempPaths.Kind.TMP);
+            Files.createFile(probe);
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new UserError(target + ": cannot write in " + t.getParent() + " (" + OutputFolder.reason(e) + ")");
+        }
+        return t;
+    }
+
     /** Writes one file through a temporary sibling and renames it over {@code target}. */
     public static void writeFile(Path target, Writer writer) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path abs = target.toAbsolutePath().normalize();
+        Files.createDirectories(abs.getParent());
+        TempPaths.sweep(abs.getParent());
+        Path tmp = TempPaths.sibling(abs, TempPaths.Kind.TMP);
+        Cleanup.register(tmp);
         try {
             writer.write(tmp);
-            move(tmp, target);
+            OutputFolder.sync(tmp);
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UserError(target + ": cannot write (" + OutputFolder.reason(e) + ")");
         } finally {
             Files.deleteIfExists(tmp);
+            Cleanup.done(tmp);
         }
     }
 
@@ -38,54 +65,16 @@ public final class AtomicFiles {
         writeFile(target, tmp -> Files.writeString(tmp, text));
     }
 
-    /**
-     * Fills a temporary sibling folder, then puts it in place of {@code target} (an existing folder is
-     * moved aside first and deleted only after the new one is in place).
-     */
-    public static void writeDirectory(Path target, Writer writer) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Path parent = abs.getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
-        Path old = null;
-        try {
-            writer.write(tmp);
-            if (Files.exists(abs)) {
-                old = Files.createTempDirectory(parent, "." + abs.getFileName() + ".old.");
-                Files.delete(old);
-                move(abs, old);
-            }
-            move(tmp, abs);
-        } catch (IOException | RuntimeException | Error e) {
-            deleteTree(tmp);
-            if (old != null && !Files.exists(abs)) move(old, abs);
-            throw e;
-        }
-        if (old != null) deleteTree(old);
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
+    /** Deletes a file or a folder with everything in it; a path that is already gone is fine. */
     public static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) return;
+        if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+                for (Path p : s) deleteTree(p);
+            } catch (NoSuchFileException e) {
+                return;
             }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        }
+        Files.deleteIfExists(root);
     }
 }

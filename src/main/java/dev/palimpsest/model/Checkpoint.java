@@ -1,16 +1,13 @@
 package dev.palimpsest.model;
 
-import dev.palimpsest.tensor.Tensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import org.bytedeco.pytorch.Tensor;
 
@@ -19,6 +16,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.io.FolderSnapshot;
+import dev.palimpsest.tensor.Tensors;
 
 /**
  * The weight files of a model directory: {@code model.safetensors}, or shards listed in
@@ -35,7 +34,7 @@ public final class Checkpoint {
     /** Loads the named tensors (and reports the floating dtype they were stored in). */
     public record Loaded(Map<String, Tensor> tensors, DType storedAs) {}
 
-    public static Loaded load(Path dir, List<String> wanted, Map<String, String> aliases) {
+    public static Loaded load(FolderSnapshot dir, List<String> wanted, Map<String, String> aliases) {
         Map<String, SafeTensorsFile> byName = index(dir);
         Map<String, Tensor> out = new LinkedHashMap<>();
         DType stored = null;
@@ -50,12 +49,12 @@ public final class Checkpoint {
         return new Loaded(out, stored == null ? DType.F32 : stored);
     }
 
-    /** Maps every tensor name in the directory's weight files to the file that holds it. */
-    static Map<String, SafeTensorsFile> index(Path dir) {
-        Path single = dir.resolve(SINGLE), idx = dir.resolve(INDEX);
+    /** Maps every tensor name in the folder's weight files to the file that holds it. */
+    static Map<String, SafeTensorsFile> index(FolderSnapshot dir) {
         Map<String, SafeTensorsFile> byName = new LinkedHashMap<>();
-        if (Files.isRegularFile(idx)) {
-            JsonNode json = Tokenizer.readJson(new ObjectMapper(), idx);
+        if (dir.has(INDEX)) {
+            Path idx = dir.path(INDEX);
+            JsonNode json = Tokenizer.parseJson(new ObjectMapper(), dir.bytes(INDEX), idx);
             JsonNode map = json.path("weight_map");
             if (!map.isObject() || map.size() == 0) throw new UserError(idx + ": missing 'weight_map'");
             Map<String, SafeTensorsFile> files = new LinkedHashMap<>();
@@ -66,21 +65,28 @@ public final class Checkpoint {
                 if (file.contains("/") || file.contains("\\"))
                     throw new UserError(idx + ": shard name '" + file + "' must be a file in the model directory");
                 SafeTensorsFile f = files.computeIfAbsent(file, n -> {
-                    Path p = dir.resolve(n);
-                    if (!Files.isRegularFile(p)) throw new UserError(idx + ": lists shard " + n + ", which is missing");
-                    return SafeTensorsFile.open(p);
+                    if (!dir.has(n)) throw new UserError(idx + ": lists shard " + n + ", which is missing");
+                    return SafeTensorsFile.read(dir.channel(n), dir.path(n));
                 });
                 if (!f.entries().containsKey(e.getKey()))
                     throw new UserError(f.path() + ": index says it holds '" + e.getKey() + "', but it does not");
                 byName.put(e.getKey(), f);
             }
-        } else if (Files.isRegularFile(single)) {
-            SafeTensorsFile f = SafeTensorsFile.open(single);
+        } else if (dir.has(SINGLE)) {
+            SafeTensorsFile f = SafeTensorsFile.read(dir.channel(SINGLE), dir.path(SINGLE));
             for (String n : f.entries().keySet()) byName.put(n, f);
         } else {
-            throw new UserError(dir + ": no " + SINGLE + " or " + INDEX + " (only safetensors weights are supported)");
+            throw new UserError(dir.dir() + ": no " + SINGLE + " or " + INDEX + " (only safetensors weights are supported)");
         }
         return byName;
+    }
+
+    /** The bytes {@link #save} writes for these tensors (floating ones as {@code floatType}), headers aside. */
+    public static long bytes(Map<String, Tensor> tensors, DType floatType) {
+        long total = 0;
+        for (Tensor t : tensors.values())
+            total += t.numel() * (DType.of(Tensors.dtype(t)).floating ? floatType.bytes : t.element_size());
+        return total;
     }
 
     /** Writes the weights into {@code dir} (which must exist) as one file or as shards with an index. */

@@ -137,8 +137,9 @@ public final class Codebook implements Memory {
         SafeTensorsWriter.write(file, t, DType.F32, Map.of("layer", String.valueOf(layer), "labels", lab.toString(), "format", "pt"));
     }
 
-    public static Codebook read(CausalLM net, Path file) {
-        SafeTensorsFile f = SafeTensorsFile.open(file);
+    /** Reads the memory from its file, opened by the caller (who closes it). */
+    public static Codebook read(CausalLM net, SafeTensorsFile f) {
+        Path file = f.path();
         String layerText = f.metadata().get("layer"), labelText = f.metadata().getOrDefault("labels", "");
         int layer;
         try {

@@ -262,8 +262,9 @@ public final class KnowledgeCodebook implements Memory {
         return Arrays.stream(s.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
-    public static KnowledgeCodebook read(CausalLM net, Path file) {
-        SafeTensorsFile f = SafeTensorsFile.open(file);
+    /** Reads the memory from its file, opened by the caller (who closes it). */
+    public static KnowledgeCodebook read(CausalLM net, SafeTensorsFile f) {
+        Path file = f.path();
         Map<String, String> md = f.metadata();
         KnowledgeCodebook c;
         int n;

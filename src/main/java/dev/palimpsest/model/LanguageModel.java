@@ -13,7 +13,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.FolderSnapshot;
+import dev.palimpsest.io.OutputFolder;
 
 /**
  * A model directory in Hugging Face layout, loaded: the network, its tokenizer, and the files that
@@ -37,39 +38,63 @@ public final class LanguageModel implements AutoCloseable {
         this.tokenizerFiles = tokenizerFiles;
     }
 
+    /**
+     * Loads a model directory as one consistent version: every file is read through one handle of the
+     * folder (see {@link FolderSnapshot}); a read that a concurrent writer tore is done once more, and
+     * a second torn read is reported rather than computed with.
+     */
     public static LanguageModel load(Path dir) {
-        if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a model directory");
-        Path cfgPath = dir.resolve("config.json");
-        if (!Files.isRegularFile(cfgPath)) throw new UserError(dir + ": missing config.json");
-        ModelConfig config = ModelConfig.parse(Tokenizer.readJson(new ObjectMapper(), cfgPath), cfgPath);
-        Tokenizer tokenizer = Tokenizer.load(dir, config);
-        List<String> names = CausalLM.specs(config).stream().map(ParamSpec::name).toList();
-        Map<String, String> aliases = new HashMap<>();
-        if (config.family() == Family.GPT2) {
-            // The original GPT-2 checkpoints name their tensors without the "transformer." prefix.
-            for (String n : names) if (n.startsWith(Gpt2Model.PREFIX)) aliases.put(n, n.substring(Gpt2Model.PREFIX.length()));
-        }
-        Checkpoint.Loaded loaded = Checkpoint.load(dir, names, aliases);
-        CausalLM net = CausalLM.create(config, loaded.tensors(), dir.toString());
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        for (String f : Tokenizer.FILES) {
-            Path p = dir.resolve(f);
-            if (Files.isRegularFile(p)) {
+        for (int attempt = 1; ; attempt++) {
+            try (FolderSnapshot snap = FolderSnapshot.open(dir, "a model directory")) {
+                LanguageModel m;
                 try {
-                    files.put(f, Files.readAllBytes(p));
-                } catch (IOException e) {
-                    throw new UserError(p + ": cannot read (" + e.getMessage() + ")");
+                    m = read(snap);
+                } catch (UserError e) {
+                    // A folder that looks broken because a writer was deleting it as we read is a torn read.
+                    if (!(e instanceof FolderSnapshot.Torn) && !snap.isCurrent()) throw new FolderSnapshot.Torn(e.getMessage());
+                    throw e;
                 }
+                try {
+                    snap.verify();
+                } catch (FolderSnapshot.Torn t) {
+                    m.close();
+                    throw t;
+                }
+                return m;
+            } catch (FolderSnapshot.Torn t) {
+                if (attempt == 2)
+                    throw new UserError(dir + ": changed while it was being read, twice (" + t.getMessage()
+                            + "); is another process writing it?");
             }
         }
-        LanguageModel m = new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
-        Path codebook = dir.resolve(Codebook.FILE);
-        if (Files.isRegularFile(codebook)) m.attach(Codebook.read(m.net(), codebook));
-        Path side = dir.resolve(SideMemory.FILE);
-        if (Files.isRegularFile(side)) m.attach(SideMemory.read(m.net(), side));
-        Path loka = dir.resolve(KnowledgeCodebook.FILE);
-        if (Files.isRegularFile(loka)) m.attach(KnowledgeCodebook.read(m.net(), loka));
-        return m;
+    }
+
+    private static LanguageModel read(FolderSnapshot dir) {
+        if (!dir.has("config.json")) throw new UserError(dir.dir() + ": missing config.json");
+        Path cfgPath = dir.path("config.json");
+        ModelConfig config = ModelConfig.parse(Tokenizer.parseJson(new ObjectMapper(), dir.bytes("config.json"), cfgPath), cfgPath);
+        Tokenizer tokenizer = Tokenizer.load(dir, config);
+        try {
+            List<String> names = CausalLM.specs(config).stream().map(ParamSpec::name).toList();
+            Map<String, String> aliases = new HashMap<>();
+            if (config.family() == Family.GPT2) {
+                // The original GPT-2 checkpoints name their tensors without the "transformer." prefix.
+                for (String n : names) if (n.startsWith(Gpt2Model.PREFIX)) aliases.put(n, n.substring(Gpt2Model.PREFIX.length()));
+            }
+            Checkpoint.Loaded loaded = Checkpoint.load(dir, names, aliases);
+            CausalLM net = CausalLM.create(config, loaded.tensors(), dir.dir().toString());
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            for (String f : Tokenizer.FILES) if (dir.has(f)) files.put(f, dir.bytes(f));
+            LanguageModel m = new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
+            if (dir.has(Codebook.FILE)) m.attach(Codebook.read(m.net(), SafeTensorsFile.read(dir.channel(Codebook.FILE), dir.path(Codebook.FILE))));
+            if (dir.has(SideMemory.FILE)) m.attach(SideMemory.read(m.net(), SafeTensorsFile.read(dir.channel(SideMemory.FILE), dir.path(SideMemory.FILE))));
+            if (dir.has(KnowledgeCodebook.FILE))
+                m.attach(KnowledgeCodebook.read(m.net(), SafeTensorsFile.read(dir.channel(KnowledgeCodebook.FILE), dir.path(KnowledgeCodebook.FILE))));
+            return m;
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
     }
 
     /** Attaches a memory: it takes part in every forward pass and is saved with the model. */
@@ -95,19 +120,35 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     /**
-     * Writes config, weights (fp32 unless {@code dtype} says otherwise), tokenizer files and attached memories into {@code dir},
-     * atomically: the folder appears complete or not at all.
+     * Writes config, weights ({@code dtype} for floating tensors), tokenizer files and attached memories
+     * into {@code dir}, an empty folder (an {@link OutputFolder}'s staging folder).
+     */
+    public void writeInto(Path dir, DType dtype) throws IOException {
+        ObjectNode cfg = config.raw().deepCopy();
+        cfg.put("torch_dtype", dtype.torchName());
+        ObjectMapper om = new ObjectMapper();
+        Files.writeString(dir.resolve("config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
+        Checkpoint.save(dir, net.parameters(), dtype);
+        for (Map.Entry<String, byte[]> f : tokenizerFiles.entrySet()) Files.write(dir.resolve(f.getKey()), f.getValue());
+        for (Memory mem : memories) mem.write(dir.resolve(mem.file()));
+    }
+
+    /** About how many bytes {@link #writeInto} writes (weights and memories' parameters; small files aside). */
+    public long savedBytes(DType dtype) {
+        long tokenizerBytes = tokenizerFiles.values().stream().mapToLong(b -> b.length).sum();
+        return Checkpoint.bytes(net.parameters(), dtype) + tokenizerBytes + (1 << 20);
+    }
+
+    /**
+     * Saves the model as a new folder {@code dir} (a new path or an empty folder; see {@link OutputFolder}),
+     * published complete or not at all.
      */
     public void save(Path dir, DType dtype) throws IOException {
-        AtomicFiles.writeDirectory(dir, tmp -> {
-            ObjectNode cfg = config.raw().deepCopy();
-            cfg.put("torch_dtype", dtype.torchName());
-            ObjectMapper om = new ObjectMapper();
-            Files.writeString(tmp.resolve("config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
-            Checkpoint.save(tmp, net.parameters(), dtype);
-            for (Map.Entry<String, byte[]> f : tokenizerFiles.entrySet()) Files.write(tmp.resolve(f.getKey()), f.getValue());
-            for (Memory mem : memories) mem.write(tmp.resolve(mem.file()));
-        });
+        try (OutputFolder out = OutputFolder.prepare(dir, false, List.of())) {
+            out.requireSpace(savedBytes(dtype));
+            out.fill(d -> writeInto(d, dtype));
+            out.publish("model");
+        }
     }
 
     public void save(Path dir) throws IOException {

@@ -25,14 +25,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.tensor.Tensors;
 
 /**
  * Reads a {@code .safetensors} file: an 8-byte little-endian header length, a JSON header mapping
  * names to dtype, shape and byte offsets, then the raw data. The header is validated in full before
  * any tensor is touched (size cap, known dtypes, shapes that match their byte ranges, ranges inside
- * the file, no overlaps), so a corrupt file fails with one line naming it and the problem.
+ * the file, no overlaps), so a corrupt file fails with one line naming it and the problem. Every
+ * tensor is read through the one channel the header was read from, so the tensors always come from
+ * the file whose header was checked, even if another file takes its name meanwhile.
  */
-public final class SafeTensorsFile {
+public final class SafeTensorsFile implements AutoCloseable {
     /** Real headers are a few hundred KB; anything past this is a corrupt or hostile file. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
@@ -45,19 +48,49 @@ public final class SafeTensorsFile {
     }
 
     private final Path path;
+    private final FileChannel channel;
+    private final boolean ownsChannel;
     private final long dataStart;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
-    private SafeTensorsFile(Path path, long dataStart, Map<String, Entry> entries, Map<String, String> metadata) {
+    private SafeTensorsFile(Path path, FileChannel channel, boolean ownsChannel, long dataStart, Map<String, Entry> entries,
+            Map<String, String> metadata) {
         this.path = path;
+        this.channel = channel;
+        this.ownsChannel = ownsChannel;
         this.dataStart = dataStart;
         this.entries = entries;
         this.metadata = metadata;
     }
 
+    /** Opens a file by path; {@link #close} closes it. */
     public static SafeTensorsFile open(Path path) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new UserError(path + ": cannot read (" + e.getMessage() + ")");
+        }
+        try {
+            return read(ch, path, true);
+        } catch (RuntimeException e) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // Reporting the first problem.
+            }
+            throw e;
+        }
+    }
+
+    /** Reads the header through a channel the caller keeps open (and closes); {@code path} names it in errors. */
+    public static SafeTensorsFile read(FileChannel ch, Path path) {
+        return read(ch, path, false);
+    }
+
+    private static SafeTensorsFile read(FileChannel ch, Path path, boolean owns) {
+        try {
             long size = ch.size();
             if (size < 8) throw bad(path, "file is " + size + " bytes, too short for a safetensors header");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -92,7 +125,7 @@ public final class SafeTensorsFile {
                 entries.put(e.getKey(), parseEntry(path, e.getKey(), e.getValue(), dataLen));
             }
             checkOverlaps(path, entries);
-            return new SafeTensorsFile(path, 8 + headerLen, Collections.unmodifiableMap(entries), metadata);
+            return new SafeTensorsFile(path, ch, owns, 8 + headerLen, Collections.unmodifiableMap(entries), metadata);
         } catch (IOException e) {
             throw new UserError(path + ": cannot read (" + e.getMessage() + ")");
         }
@@ -151,15 +184,16 @@ public final class SafeTensorsFile {
 
     /**
      * Loads one tensor into memory that libtorch owns. Floating tensors are up-cast to fp32 (F64
-     * stays F64 only when asked); others keep their type. The file is memory-mapped for the copy only.
+     * stays F64 only when asked); others keep their type. The tensor's bytes are memory-mapped for the
+     * copy only.
      */
     public Tensor load(String name, boolean upcastToFloat32) {
         Entry e = entries.get(name);
         if (e == null) throw new UserError(path + ": no tensor named '" + name + "'");
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        try {
             long len = e.end - e.begin;
             if (len == 0) return torch.zeros(e.shape, new TensorOptions(e.dtype.scalarType));
-            MappedByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
+            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
             BytePointer ptr = new BytePointer(mapped);
             Tensor view = torch.from_blob(ptr, e.shape, new TensorOptions(e.dtype.scalarType));
             Tensor owned = upcastToFloat32 && e.dtype.floating && e.dtype != DType.F32
@@ -167,9 +201,21 @@ public final class SafeTensorsFile {
                     : view.clone();
             view.close();
             ptr.close();
+            if (e.dtype.floating && !Tensors.allFinite(owned))
+                throw new UserError(path + ": tensor '" + name + "' holds NaN or infinite values; the file is damaged");
             return owned;
         } catch (IOException ex) {
             throw new UserError(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!ownsChannel) return;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Only read from.
         }
     }
 

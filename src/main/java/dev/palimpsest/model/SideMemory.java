@@ -221,8 +221,9 @@ public final class SideMemory implements Memory {
                 "edits", String.valueOf(edits), "format", "pt"));
     }
 
-    public static SideMemory read(CausalLM net, Path file) {
-        SafeTensorsFile f = SafeTensorsFile.open(file);
+    /** Reads the memory from its file, opened by the caller (who closes it). */
+    public static SideMemory read(CausalLM net, SafeTensorsFile f) {
+        Path file = f.path();
         int layer, edits;
         double ratio;
         try {

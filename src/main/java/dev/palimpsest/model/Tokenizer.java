@@ -1,8 +1,9 @@
 package dev.palimpsest.model;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
 import dev.palimpsest.UserError;
+import dev.palimpsest.io.FolderSnapshot;
 
 /**
  * A Hugging Face {@code tokenizer.json} (through the Rust tokenizers library) plus what
@@ -33,9 +36,17 @@ public final class Tokenizer implements AutoCloseable {
     private final long padId;
     private final boolean addBos;
     private final ChatTemplate chatTemplate;
+    /** The model's config: ids at or past its vocab_size have no embedding; its context bounds any input. */
+    private final ModelConfig config;
+    private final Path configFile;
+    /** Text longer than this cannot fit the context, whatever it says: refused before tokenizing. */
+    private final long charLimit;
 
     private Tokenizer(HuggingFaceTokenizer hf, Map<String, Long> specialIds, Long bosId, Set<Long> eosIds, long padId,
-            boolean addBos, ChatTemplate chatTemplate) {
+            boolean addBos, ChatTemplate chatTemplate, ModelConfig config, Path configFile, long charLimit) {
+        this.config = config;
+        this.configFile = configFile;
+        this.charLimit = charLimit;
         this.hf = hf;
         this.specialIds = specialIds;
         this.bosId = bosId;
@@ -47,21 +58,30 @@ public final class Tokenizer implements AutoCloseable {
 
     /** Loads the tokenizer of a model directory; {@code config} supplies bos/eos ids the files may lack. */
     public static Tokenizer load(Path dir, ModelConfig config) {
-        Path tj = dir.resolve("tokenizer.json");
-        if (!Files.isRegularFile(tj)) throw new UserError(dir + ": missing tokenizer.json");
+        try (FolderSnapshot snap = FolderSnapshot.open(dir, "a model directory")) {
+            return load(snap, config);
+        }
+    }
+
+    /** Loads the tokenizer from an open model folder. */
+    public static Tokenizer load(FolderSnapshot dir, ModelConfig config) {
+        Path tj = dir.path("tokenizer.json");
+        if (!dir.has("tokenizer.json")) throw new UserError(dir.dir() + ": missing tokenizer.json");
         ObjectMapper om = new ObjectMapper();
-        JsonNode tokJson = readJson(om, tj);
+        byte[] tokBytes = dir.bytes("tokenizer.json");
+        JsonNode tokJson = parseJson(om, tokBytes, tj);
+        int longestToken = checkVocabulary(tokJson, tj, config);
         Map<String, Long> special = new TreeMap<>();
         for (JsonNode t : tokJson.path("added_tokens")) special.put(t.path("content").asText(), t.path("id").asLong());
-        Path tcPath = dir.resolve("tokenizer_config.json");
-        JsonNode tc = Files.isRegularFile(tcPath) ? readJson(om, tcPath) : om.createObjectNode();
-        Path gcPath = dir.resolve("generation_config.json");
-        JsonNode gc = Files.isRegularFile(gcPath) ? readJson(om, gcPath) : om.createObjectNode();
+        Path tcPath = dir.path("tokenizer_config.json");
+        JsonNode tc = dir.has("tokenizer_config.json") ? parseJson(om, dir.bytes("tokenizer_config.json"), tcPath) : om.createObjectNode();
+        JsonNode gc = dir.has("generation_config.json")
+                ? parseJson(om, dir.bytes("generation_config.json"), dir.path("generation_config.json")) : om.createObjectNode();
 
         HuggingFaceTokenizer hf;
         try {
-            hf = HuggingFaceTokenizer.builder().optTokenizerPath(tj).optAddSpecialTokens(false).optTruncation(false)
-                    .optPadding(false).build();
+            hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(tokBytes),
+                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
         } catch (IOException | RuntimeException e) {
             throw new UserError(tj + ": cannot load tokenizer (" + firstLine(e.getMessage()) + ")");
         }
@@ -86,23 +106,28 @@ public final class Tokenizer implements AutoCloseable {
         }
         if (addBos && bos == null) throw new UserError(tcPath + ": add_bos_token is true but no BOS token is defined");
         String template = chatTemplateText(tc.get("chat_template"));
-        if (template == null) {
-            Path jinja = dir.resolve("chat_template.jinja");
-            if (Files.isRegularFile(jinja)) {
-                try {
-                    template = Files.readString(jinja);
-                } catch (IOException e) {
-                    throw new UserError(jinja + ": cannot read (" + e.getMessage() + ")");
-                }
-            }
-        }
-        return new Tokenizer(hf, special, bos, eos, pad, addBos, ChatTemplate.of(template, bosText, eosText));
+        if (template == null && dir.has("chat_template.jinja")) template = dir.text("chat_template.jinja");
+        // No token covers more characters than its vocabulary entry (twice that, for normalisers that shrink text).
+        long charLimit = Math.max(4096L, 2L * longestToken * config.maxPositions());
+        return new Tokenizer(hf, special, bos, eos, pad, addBos, ChatTemplate.of(template, bosText, eosText), config,
+                dir.path("config.json"), charLimit);
     }
 
-    /** Token ids of text, no special tokens added. */
+    /**
+     * Token ids of text, no special tokens added. An id the model has no embedding for is an error, and so
+     * is text too long for the model's context by its length alone (tokenizing megabytes takes minutes).
+     */
     public long[] encode(String text) {
         if (text.isEmpty()) return new long[0];
-        return hf.encode(text, false, false).getIds();
+        if (text.length() > charLimit)
+            throw new UserError("text '" + UserError.quote(text) + "' is " + text.length() + " characters, more than the model's context of "
+                    + config.maxPositions() + " tokens can hold (" + config.contextField() + " in config.json)");
+        long[] ids = hf.encode(text, false, false).getIds();
+        for (long id : ids)
+            if (id >= config.vocabSize())
+                throw new UserError(configFile + ": vocab_size is " + config.vocabSize() + " but the tokenizer gives token " + id + " ('"
+                        + tokenText(id) + "') for '" + UserError.quote(text) + "'; the tokenizer does not belong to these weights");
+        return ids;
     }
 
     /** Token ids of a prompt: BOS first where the tokenizer config asks for it. */
@@ -113,6 +138,11 @@ public final class Tokenizer implements AutoCloseable {
         out[0] = bosId;
         System.arraycopy(ids, 0, out, 1, ids.length);
         return out;
+    }
+
+    /** The longest text {@link #encode} accepts, in characters. */
+    public long charLimit() {
+        return charLimit;
     }
 
     public String decode(long[] ids) {
@@ -182,13 +212,47 @@ public final class Tokenizer implements AutoCloseable {
         return null;
     }
 
-    static JsonNode readJson(ObjectMapper om, Path p) {
+    static JsonNode parseJson(ObjectMapper om, byte[] bytes, Path p) {
         try {
-            return om.readTree(p.toFile());
+            JsonNode n = om.readTree(bytes);
+            if (n == null || n.isMissingNode()) throw new UserError(p + ": empty; expected a JSON object");
+            return n;
         } catch (IOException e) {
             throw new UserError(p + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
         }
     }
+
+    /**
+     * Every id of the tokenizer's own vocabulary must have an embedding row. (Added tokens are checked
+     * when they are produced: some checkpoints list added tokens they never use past vocab_size.)
+     */
+    private static int checkVocabulary(JsonNode tokJson, Path file, ModelConfig config) {
+        JsonNode vocab = tokJson.path("model").path("vocab");
+        long max = -1;
+        String word = null;
+        int longest = 1;
+        if (vocab.isObject()) {
+            Iterator<Map.Entry<String, JsonNode>> it = vocab.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                longest = Math.max(longest, e.getKey().length());
+                if (e.getValue().asLong() > max) {
+                    max = e.getValue().asLong();
+                    word = e.getKey();
+                }
+            }
+        } else if (vocab.isArray()) {
+            max = vocab.size() - 1; // unigram: the position is the id
+            word = vocab.path(vocab.size() - 1).path(0).asText();
+            for (JsonNode piece : vocab) longest = Math.max(longest, piece.path(0).asText("").length());
+        }
+        for (JsonNode t : tokJson.path("added_tokens")) longest = Math.max(longest, t.path("content").asText("").length());
+        if (max >= config.vocabSize())
+            throw new UserError(file + ": token '" + word + "' has id " + max + " but config.json's vocab_size is "
+                    + config.vocabSize() + "; the tokenizer does not belong to these weights");
+        return longest;
+    }
+
 
     static String firstLine(String s) {
         if (s == null) return "";

@@ -19,6 +19,8 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Answers;
 import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.CacheLock;
+import dev.palimpsest.io.TempPaths;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.Checkpoint;
 import dev.palimpsest.model.DType;
@@ -73,13 +75,20 @@ public final class DefaultModel {
         return cacheRoot().resolve("default-w" + World.VERSION + "-r" + RECIPE_VERSION + "-s" + seed);
     }
 
-    /** The default model's directory, built first if the cache does not have it. */
+    /**
+     * The default model's directory, built first if the cache does not have it. Two processes that both
+     * find it missing build it once: the second waits for the first (a lock file in the cache folder).
+     */
     public static Path ensure(long seed, PrintWriter log) throws IOException {
         Path folder = folder(seed);
-        if (Files.isRegularFile(folder.resolve("model").resolve("config.json"))) return folder.resolve("model");
-        log.println("palimpsest: building the default model into " + folder + " (once; about 10 minutes on 2 cores)");
-        build(DEFAULT, seed, folder, log);
-        return folder.resolve("model");
+        Path model = folder.resolve("model");
+        if (Files.isRegularFile(model.resolve("config.json"))) return model;
+        try (CacheLock lock = CacheLock.of(folder)) {
+            if (Files.isRegularFile(model.resolve("config.json"))) return model;
+            log.println("palimpsest: building the default model into " + folder + " (once; about 10 minutes on 2 cores)");
+            build(DEFAULT, seed, folder, log);
+        }
+        return model;
     }
 
     /**
@@ -90,6 +99,14 @@ public final class DefaultModel {
         Path base = ensure(seed, log);
         Path out = folder(seed).resolve("finetuned");
         if (Files.isRegularFile(out.resolve("config.json"))) return out;
+        try (CacheLock lock = CacheLock.of(folder(seed))) {
+            if (Files.isRegularFile(out.resolve("config.json"))) return out;
+            finetune(seed, base, out, log);
+        }
+        return out;
+    }
+
+    private static void finetune(long seed, Path base, Path out, PrintWriter log) throws IOException {
         log.println("palimpsest: fine-tuning the default model on the world's fine-tuning facts (once)");
         Path world = folder(seed).resolve("world");
         List<QaItem> ft = QaReader.read(world.resolve("finetune.json"), DataFormat.WORLD);
@@ -100,7 +117,6 @@ public final class DefaultModel {
             log.printf("fine-tuned in %d epochs: ROUGE-1 recall %.3f on the fine-tuning facts%n", r.epochs(), r.rouge1());
             m.save(out);
         }
-        return out;
     }
 
     /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */
@@ -108,13 +124,15 @@ public final class DefaultModel {
         long t0 = System.nanoTime();
         World world = WorldGenerator.generate(seed, r.world());
         Files.createDirectories(folder);
+        // A build that died before its model was saved may have left the world: this cache folder is ours to redo.
+        AtomicFiles.deleteTree(folder.resolve("world"));
         WorldExport.write(world, folder.resolve("world"));
         log.printf("world: %d pretraining facts, %d fine-tuning facts, %d taught refusals, %d held-out unseen%n",
                 world.pretrain().size(), world.finetune().size(), world.unseen().size(), world.unseenHeldOut().size());
 
         BpeTrainer.Result bpe = BpeTrainer.train(tokenizerText(world), r.vocab(), List.of(PAD, START, END));
         log.printf("tokenizer: byte-level BPE, %d tokens%n", bpe.vocab().size());
-        Path scratch = Files.createTempDirectory(folder, ".init.");
+        Path scratch = TempPaths.scratch(folder.resolve("init"));
         Report report;
         try {
             writeSkeleton(scratch, r, bpe, seed);
@@ -131,7 +149,7 @@ public final class DefaultModel {
                 m.save(folder.resolve("model"));
             }
         } finally {
-            AtomicFiles.deleteTree(scratch);
+            TempPaths.discard(scratch);
         }
         ObjectMapper om = new ObjectMapper();
         AtomicFiles.writeString(folder.resolve("build.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(report));

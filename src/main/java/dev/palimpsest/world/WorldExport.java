@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.OutputFolder;
 
 /**
  * Writes a world in the real benchmarks' formats, one file per split, so one set of readers serves
@@ -25,28 +25,34 @@ public final class WorldExport {
     public static final List<String> FILES = List.of("pretrain.json", "finetune.json", "unseen.json",
             "unseen_heldout.json", "world_facts.json", "pistol.json", "corpus.txt", "world.json");
 
-    /** Writes every file into {@code dir} atomically (the folder appears complete or not at all). */
+    /** Writes the world as a new folder {@code dir}, published complete or not at all. */
     public static void write(World world, Path dir) throws IOException {
-        AtomicFiles.writeDirectory(dir, tmp -> {
-            ObjectMapper om = new ObjectMapper();
-            var pretty = om.writerWithDefaultPrettyPrinter();
-            Files.writeString(tmp.resolve("pretrain.json"), pretty.writeValueAsString(tofu(om, world.pretrain())));
-            Files.writeString(tmp.resolve("finetune.json"), pretty.writeValueAsString(tofu(om, world.finetune())));
-            Files.writeString(tmp.resolve("unseen.json"), pretty.writeValueAsString(tofu(om, world.unseen())));
-            Files.writeString(tmp.resolve("unseen_heldout.json"), pretty.writeValueAsString(tofu(om, world.unseenHeldOut())));
-            Files.writeString(tmp.resolve("world_facts.json"), pretty.writeValueAsString(worldFacts(om, world)));
-            Files.writeString(tmp.resolve("pistol.json"), pretty.writeValueAsString(pistol(om, world.finetune())));
-            Files.writeString(tmp.resolve("corpus.txt"), String.join("\n", world.corpus()) + "\n");
-            ObjectNode meta = om.createObjectNode();
-            meta.put("world_version", World.VERSION);
-            meta.put("seed", world.seed());
-            meta.put("pretrain_facts", world.pretrain().size());
-            meta.put("finetune_facts", world.finetune().size());
-            meta.put("unseen_facts", world.unseen().size());
-            meta.put("unseen_heldout_facts", world.unseenHeldOut().size());
-            meta.put("filler_sentences", world.filler().size());
-            Files.writeString(tmp.resolve("world.json"), pretty.writeValueAsString(meta));
-        });
+        try (OutputFolder out = OutputFolder.prepare(dir, false, List.of())) {
+            out.fill(d -> writeInto(world, d));
+            out.publish("world");
+        }
+    }
+
+    /** Writes every file into {@code tmp}, an empty folder (an {@link dev.palimpsest.io.OutputFolder}'s staging folder). */
+    public static void writeInto(World world, Path tmp) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        var pretty = om.writerWithDefaultPrettyPrinter();
+        Files.writeString(tmp.resolve("pretrain.json"), pretty.writeValueAsString(tofu(om, world.pretrain())));
+        Files.writeString(tmp.resolve("finetune.json"), pretty.writeValueAsString(tofu(om, world.finetune())));
+        Files.writeString(tmp.resolve("unseen.json"), pretty.writeValueAsString(tofu(om, world.unseen())));
+        Files.writeString(tmp.resolve("unseen_heldout.json"), pretty.writeValueAsString(tofu(om, world.unseenHeldOut())));
+        Files.writeString(tmp.resolve("world_facts.json"), pretty.writeValueAsString(worldFacts(om, world)));
+        Files.writeString(tmp.resolve("pistol.json"), pretty.writeValueAsString(pistol(om, world.finetune())));
+        Files.writeString(tmp.resolve("corpus.txt"), String.join("\n", world.corpus()) + "\n");
+        ObjectNode meta = om.createObjectNode();
+        meta.put("world_version", World.VERSION);
+        meta.put("seed", world.seed());
+        meta.put("pretrain_facts", world.pretrain().size());
+        meta.put("finetune_facts", world.finetune().size());
+        meta.put("unseen_facts", world.unseen().size());
+        meta.put("unseen_heldout_facts", world.unseenHeldOut().size());
+        meta.put("filler_sentences", world.filler().size());
+        Files.writeString(tmp.resolve("world.json"), pretty.writeValueAsString(meta));
     }
 
     /** TOFU fields (question, answer, paraphrased_question, perturbed_answer) and the world's own. */

@@ -17,6 +17,8 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import me.tongfei.progressbar.ProgressBar;
+
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.model.CausalLM;
@@ -29,7 +31,6 @@ import dev.palimpsest.model.SafeTensorsWriter;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
-import me.tongfei.progressbar.ProgressBar;
 
 /**
  * The second moment C = E[k kᵀ] of a layer's MLP keys (the down-projection's inputs) over the tokens
@@ -50,7 +51,8 @@ public final class SecondMoment {
         long tokens = 0;
         List<long[]> seqs = new ArrayList<>();
         for (String line : lines) {
-            long[] ids = m.tokenizer().encodePrompt(line);
+            // A corpus line may be far longer than the model's context: only its first maxLen tokens count.
+            long[] ids = m.tokenizer().encodePrompt(line.length() > m.tokenizer().charLimit() ? line.substring(0, (int) m.tokenizer().charLimit()) : line);
             if (ids.length == 0) continue;
             seqs.add(ids.length > maxLen ? java.util.Arrays.copyOf(ids, maxLen) : ids);
         }
@@ -103,7 +105,11 @@ public final class SecondMoment {
     public static Tensor cached(LanguageModel m, int layer, List<String> lines, int maxTokens, Path cacheDir) throws IOException {
         String corpus = sha256(String.join("\n", lines).getBytes(StandardCharsets.UTF_8)).substring(0, 16);
         Path file = cacheDir.resolve(fingerprint(m.net())).resolve("layer" + layer + "-" + corpus + "-" + maxTokens + ".safetensors");
-        if (Files.isRegularFile(file)) return SafeTensorsFile.open(file).load("mom2", true);
+        if (Files.isRegularFile(file)) {
+            try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+                return f.load("mom2", true);
+            }
+        }
         Tensor c = compute(m, layer, lines, maxTokens, 16, 256);
         Files.createDirectories(file.getParent());
         AtomicFiles.writeFile(file, tmp -> SafeTensorsWriter.write(tmp, Map.of("mom2", c), DType.F32, Map.of("format", "pt")));
