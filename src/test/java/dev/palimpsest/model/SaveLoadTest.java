@@ -2,8 +2,8 @@ package dev.palimpsest.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.UserError;
 import dev.palimpsest.tensor.Tensors;
 
 class SaveLoadTest {
@@ -88,19 +89,24 @@ class SaveLoadTest {
     }
 
     @Test
-    void saveReplacesAnExistingFolderAndLeavesNoTemporaries() throws IOException {
+    void saveFillsAnEmptyFolderRefusesAFullOneAndLeavesNoTemporaries() throws IOException {
         CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 23);
         Path src = TinyModels.writeDir(tmp.resolve("src"), TinyModels.llamaConfig(), net, DType.F32, true);
-        Path out = tmp.resolve("out");
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("stale.txt"), "old");
+        Path empty = Files.createDirectories(tmp.resolve("empty")), full = Files.createDirectories(tmp.resolve("full"));
+        Files.writeString(full.resolve("notes.txt"), "mine");
         try (LanguageModel m = LanguageModel.load(src)) {
-            m.save(out);
+            m.save(empty);
+            UserError e = assertThrows(UserError.class, () -> m.save(full));
+            assertTrue(e.getMessage().contains("exists and is not empty"), e.getMessage());
         }
-        assertFalse(Files.exists(out.resolve("stale.txt")));
+        assertEquals("mine", Files.readString(full.resolve("notes.txt")));
+        try (var list = Files.list(full)) {
+            assertEquals(1, list.count(), "the user's folder is left as it was");
+        }
+        assertTrue(Files.isRegularFile(empty.resolve("palimpsest.json")), "the record marks the folder palimpsest's");
         try (var list = Files.list(tmp)) {
             assertEquals(0, list.filter(p -> p.getFileName().toString().startsWith(".")).count());
         }
-        assertNotEquals(0, Files.size(out.resolve("model.safetensors")));
+        assertNotEquals(0, Files.size(empty.resolve("model.safetensors")));
     }
 }
