@@ -209,6 +209,7 @@ public final class OutputFolder implements AutoCloseable {
         if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) m = f.getReason();
         if (e instanceof java.nio.file.AccessDeniedException) m = "permission denied";
         if (e instanceof NoSuchFileException) m = "no such file or folder";
+        if (e instanceof FileAlreadyExistsException) m = "a file is in the way";
         return m == null ? e.getClass().getSimpleName() : m;
     }
 

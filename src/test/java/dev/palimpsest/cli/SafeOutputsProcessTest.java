@@ -314,7 +314,7 @@ class SafeOutputsProcessTest {
     }
 
     @Test
-    void aFullFileSystemIsReportedBeforeTheCompute() throws Exception {
+    void aFullOrReadOnlyFileSystemIsReportedBeforeTheCompute() throws Exception {
         Path mount = Files.createDirectories(tmp.resolve("small"));
         Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.toString()).start();
         assumeTrue(m.waitFor() == 0, "needs permission to mount a small tmpfs");
@@ -329,6 +329,11 @@ class SafeOutputsProcessTest {
             assertTrue(seconds < 30, "refused before 1000 epochs of training, in " + seconds + " s");
             assertEquals(List.of(), temporaries(mount));
             assertTrue(!Files.exists(mount.resolve("out")));
+            // The same file system read-only: refused up front too, naming the folder.
+            assertEquals(0, new ProcessBuilder("mount", "-o", "remount,ro", mount.toString()).start().waitFor());
+            r = CliProcess.run(logs, update(modelB, mount.resolve("out")));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(mount + "/out: cannot write in " + mount + " (Read-only file system)"), r.err());
         } finally {
             new ProcessBuilder("umount", mount.toString()).start().waitFor();
         }
