@@ -75,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
         if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");
         if (rounds < 1) throw new UserError("--rounds must be at least 1, got " + rounds);
         Path dir = out != null ? out
-                : Path.of("runs", task.equals("combined") ? "combined-" : "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                : Path.of("runs", (task.equals("combined") ? "combined-" : "demo-") + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         try (OutputFolder folder = overwrite.folder(dir, null)) {
             if (task.equals("combined")) combined(folder);
             else unlearn(folder);

@@ -1,6 +1,5 @@
 package dev.palimpsest.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +16,6 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.io.Json;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
@@ -111,7 +109,7 @@ final class FinetuneCommand implements Callable<Integer> {
             rec.put("rouge1_recall", r.rouge1());
             rec.put("loss", r.loss());
             rec.put("seconds", r.seconds());
-            folder.fill(dir -> Files.write(dir.resolve("palimpsest_finetune.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(rec)));
+            folder.writeJson("palimpsest_finetune.json", rec);
             folder.publish("model");
             out.printf("%s: %d items, %d epochs, ROUGE-1 recall %.3f, %.0f s%n", this.out, items.size(), r.epochs(),
                     r.rouge1(), r.seconds());

@@ -1,6 +1,5 @@
 package dev.palimpsest.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +20,6 @@ import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.EditReader;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.io.Json;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.FiniteOutputs;
 import dev.palimpsest.method.KnowledgeRequest;
@@ -119,7 +117,7 @@ final class UpdateCommand implements Callable<Integer> {
             rec.put("seconds", (System.nanoTime() - t0) / 1e9);
             rec.put("update_seconds", u.seconds());
             rec.put("requests", requests);
-            folder.fill(dir -> Files.write(dir.resolve(RECORD), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(rec)));
+            folder.writeJson(RECORD, rec);
             folder.publish("model");
             spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s%n", out, method, requests.size(), u.seconds());
         }

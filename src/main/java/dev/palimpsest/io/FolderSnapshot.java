@@ -24,8 +24,8 @@ import dev.palimpsest.UserError;
  * opened relative to that handle (openat), so a writer that swaps another folder in under the same
  * name cannot mix its files into this read; each file stays open (one handle) for as long as the
  * snapshot lives. {@link #verify} checks afterwards that no file was replaced or changed in place while
- * it was read; when one was, or a file vanished mid-read, the read is {@link Torn} and the caller reads
- * again. A folder with a {@link FolderRecord} is checked against it: a listed file missing or of the
+ * it was read; when one was, or a file vanished before it could be opened, the read is {@link Torn} and
+ * the caller reads again. A folder with a {@link FolderRecord} is checked against it: a listed file missing or of the
  * wrong size is an error, as is a palimpsest detail record without the commit record.
  */
 public final class FolderSnapshot implements AutoCloseable {
@@ -47,6 +47,7 @@ public final class FolderSnapshot implements AutoCloseable {
     private final Set<String> names;
     private final Map<String, FileChannel> channels = new LinkedHashMap<>();
     private final Map<String, Fingerprint> prints = new LinkedHashMap<>();
+    private final Map<String, byte[]> contents = new LinkedHashMap<>();
     private FolderRecord record;
 
     private FolderSnapshot(Path dir, DirectoryStream<Path> handle, Set<String> names) {
@@ -180,8 +181,10 @@ public final class FolderSnapshot implements AutoCloseable {
         }
     }
 
-    /** A whole (small) file. */
+    /** A whole (small) file, read once however often it is asked for (tokenizer.json: by the tokenizer and for saving). */
     public byte[] bytes(String name) {
+        byte[] known = contents.get(name);
+        if (known != null) return known;
         FileChannel ch = channel(name);
         try {
             long size = ch.size();
@@ -193,6 +196,7 @@ public final class FolderSnapshot implements AutoCloseable {
                 if (n < 0) throw new Torn(name + " shrank while it was read");
                 pos += n;
             }
+            contents.put(name, buf.array());
             return buf.array();
         } catch (IOException e) {
             throw new UserError(path(name) + ": cannot read (" + OutputFolder.reason(e) + ")");

@@ -96,6 +96,11 @@ public final class OutputFolder implements AutoCloseable {
         }
     }
 
+    /** Writes a command's record ({@code palimpsest_update.json}, …) into the staging folder, pretty-printed. */
+    public void writeJson(String name, Object value) {
+        fill(dir -> Files.write(dir.resolve(name), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(value)));
+    }
+
     /** Writes the record, makes everything durable and puts the folder in place. */
     public void publish(String kind) {
         List<Path> asides = new ArrayList<>();

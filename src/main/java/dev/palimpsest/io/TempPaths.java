@@ -118,12 +118,11 @@ public final class TempPaths {
     /**
      * A reader that finds {@code target} missing calls this: a dead writer's stranded old folder is put
      * back; a live writer between its two renames is given up to two seconds to finish.
-     * Returns whether the target exists afterwards.
      */
-    public static boolean awaitOrRestore(Path target) {
+    public static void awaitOrRestore(Path target) {
         Path abs = target.toAbsolutePath().normalize();
         Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) return Files.exists(abs);
+        if (dir == null || !Files.isDirectory(dir)) return;
         long deadline = System.nanoTime() + 2_000_000_000L;
         while (!Files.exists(abs)) {
             boolean pending = false;
@@ -135,7 +134,7 @@ public final class TempPaths {
                     else settle(parsed.get());
                 }
             } catch (IOException e) {
-                return Files.exists(abs);
+                return;
             }
             if (!pending || System.nanoTime() > deadline) break;
             try {
@@ -145,7 +144,6 @@ public final class TempPaths {
                 break;
             }
         }
-        return Files.exists(abs);
     }
 
     static void move(Path from, Path to) throws IOException {

@@ -22,7 +22,8 @@ import dev.palimpsest.tensor.Tensors;
  * Writes tensors to a {@code .safetensors} file in the given order. Floating tensors are converted to
  * {@code floatType}; others keep their type. The header is padded with spaces to 8-byte alignment,
  * as the reference implementation does. Tensors with NaN or infinite values are refused: palimpsest never
- * saves a broken model. The caller chooses the path; {@link dev.palimpsest.io.OutputFolder} makes it atomic.
+ * saves a broken model. The caller chooses the path; {@link dev.palimpsest.io.OutputFolder} (or
+ * {@link dev.palimpsest.io.AtomicFiles}) makes it atomic and durable.
  */
 public final class SafeTensorsWriter {
     private SafeTensorsWriter() {}
@@ -76,7 +77,6 @@ public final class SafeTensorsWriter {
                     while (buf.hasRemaining()) ch.write(buf);
                 }
             }
-            ch.force(true);
         }
     }
 }
