@@ -90,12 +90,13 @@ final class FinetuneCommand implements Callable<Integer> {
         List<QaItem> rehearse = replay == null ? List.of() : QaReader.read(replay, fmt);
         var out = spec.commandLine().getOut();
         try (OutputFolder folder = overwrite.folder(this.out, model.dir, data, replay); LanguageModel m = model.load()) {
-            folder.requireSpace(m.savedBytes(DType.F32));
+            DType saveAs = model.saveType(m);
+            folder.requireSpace(m.savedBytes(saveAs));
             double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);
             QaFineTuner.Result r = QaFineTuner.run(m, template.format(m), items, rehearse,
                     new QaFineTuner.Settings(epochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
                     spec.commandLine().getErr());
-            folder.fill(dir -> m.writeInto(dir, DType.F32));
+            folder.fill(dir -> m.writeInto(dir, saveAs));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("model", model.dir.toString());
             rec.put("data", data.toString());

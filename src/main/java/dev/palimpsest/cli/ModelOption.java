@@ -2,24 +2,52 @@ package dev.palimpsest.cli;
 
 import java.nio.file.Path;
 
+import dev.palimpsest.UserError;
+import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.world.DefaultModel;
 import picocli.CommandLine.Option;
 
-/** The {@code --model DIR} option shared by commands that load a model. */
+/** The {@code --model DIR} and {@code --dtype TYPE} options shared by commands that load a model. */
 final class ModelOption {
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), or 'default' for the built-in model (built on first use).")
     Path dir;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "auto",
+            description = "The type weights are held and computed in: auto (the checkpoint's torch_dtype), float32, bfloat16 or float16. "
+                    + "Norm statistics, softmax, log-probabilities and losses are fp32 whatever it is. Saved models keep the input's type unless this names one.")
+    String dtype;
+
     LanguageModel load() throws java.io.IOException {
-        return loadDir(dir);
+        return loadDir(dir, dtype());
+    }
+
+    /** The --dtype asked for, or null for auto. */
+    DType dtype() {
+        return parse(dtype);
+    }
+
+    /** The type a model derived from {@code m} is saved in: --dtype when it names one, else the type the input was stored in. */
+    DType saveType(LanguageModel m) {
+        DType asked = dtype();
+        return asked != null ? asked : m.storedAs();
+    }
+
+    static DType parse(String value) {
+        if (value == null || value.equals("auto")) return null;
+        DType d = switch (value) {
+            case "float32", "bfloat16", "float16" -> DType.ofTorchName(value);
+            default -> null;
+        };
+        if (d == null) throw new UserError("--dtype must be auto, float32, bfloat16 or float16, got '" + value + "'");
+        return d;
     }
 
     /** Loads a model directory, or the built-in model for 'default' (as --model, --base-model and --reference-model say). */
-    static LanguageModel loadDir(Path dir) throws java.io.IOException {
+    static LanguageModel loadDir(Path dir, DType as) throws java.io.IOException {
         Path d = dir.toString().equals("default")
                 ? DefaultModel.ensure(0, new java.io.PrintWriter(System.err, true)) : dir;
-        return LanguageModel.load(d);
+        return LanguageModel.load(d, as);
     }
 }

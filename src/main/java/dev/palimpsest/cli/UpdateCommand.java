@@ -99,7 +99,7 @@ final class UpdateCommand implements Callable<Integer> {
         List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
         long t0 = System.nanoTime();
         try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain); LanguageModel m = model.load()) {
-            DType saveAs = DType.F32;
+            DType saveAs = model.saveType(m);
             folder.requireSpace(m.savedBytes(saveAs));
             QuestionFormat qf = template.format(m);
             List<KnowledgeRequest> requests = new ArrayList<>(forgetRequests(m, qf, forgets));

@@ -8,7 +8,6 @@ import java.util.Random;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
 import me.tongfei.progressbar.ProgressBar;
@@ -24,7 +23,7 @@ import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.GradClip;
 import dev.palimpsest.train.Lora;
-import dev.palimpsest.train.Optimizers;
+import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
 
@@ -110,14 +109,14 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         Context ctx = new Context(net, tok.padId(), beta, retainWeight, refusalWeight, ref);
 
         List<Tensor> params = Trainable.allOrLora(net, rank, seed);
-        Optimizer opt = Optimizers.adamW(params, lr, 0.0);
+        MasterAdamW opt = MasterAdamW.over(params, lr, 0.0);
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) order.add(i);
         for (int i = 0; i < rPrompts.size(); i++) rOrder.add(i);
         int steps = epochs * ((prompts.size() + batch - 1) / batch);
         int rCursor = 0;
-        try (ProgressBar bar = Progress.bar(name(), steps)) {
+        try (opt; ProgressBar bar = Progress.bar(name(), steps)) {
             for (int epoch = 0; epoch < epochs; epoch++) {
                 Collections.shuffle(order, rnd);
                 for (int start = 0; start < order.size(); start += batch) {

@@ -37,6 +37,7 @@ public abstract class CausalLM {
     /** Builds a model from tensors, checking that every parameter is present with the right shape. */
     public static CausalLM create(ModelConfig config, Map<String, Tensor> tensors, String source) {
         Map<String, Tensor> ordered = new LinkedHashMap<>();
+        ScalarType first = null;
         for (ParamSpec spec : specs(config)) {
             Tensor t = tensors.get(spec.name());
             if (t == null) throw new UserError(source + ": missing tensor '" + spec.name() + "'");
@@ -45,8 +46,11 @@ public abstract class CausalLM {
                 throw new UserError(source + ": tensor '" + spec.name() + "' has shape " + Arrays.toString(shape)
                         + ", config.json implies " + Arrays.toString(spec.shape()));
             ScalarType type = Tensors.dtype(t);
-            if (type != ScalarType.Float && type != ScalarType.Double)
+            if (type != ScalarType.Float && type != ScalarType.Double && type != ScalarType.BFloat16 && type != ScalarType.Half)
                 throw new UserError(source + ": tensor '" + spec.name() + "' is not a floating-point tensor");
+            if (first == null) first = type;
+            if (type != first)
+                throw new UserError(source + ": tensor '" + spec.name() + "' is " + type + " while the others are " + first);
             ordered.put(spec.name(), t);
         }
         return switch (config.family()) {
@@ -55,18 +59,16 @@ public abstract class CausalLM {
         };
     }
 
-    /** A model with fresh weights: N(0, std) matrices, unit norm weights, zero biases. Seeded. */
+    /** A model with fresh fp32 weights: N(0, std) matrices, unit norm weights, zero biases. Seeded. */
     public static CausalLM random(ModelConfig config, long seed, double std) {
+        return random(config, seed, std, ScalarType.Float);
+    }
+
+    /** As {@link #random(ModelConfig, long, double)}, the weights of type {@code type} (drawn in it: no fp32 copy). */
+    public static CausalLM random(ModelConfig config, long seed, double std, ScalarType type) {
         torch.manual_seed(seed);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (ParamSpec spec : specs(config)) {
-            Tensor t = switch (spec.init()) {
-                case NORMAL -> Tensors.randn(ScalarType.Float, spec.shape()).mul(Tensors.scalar(std));
-                case ONES -> Tensors.ones(ScalarType.Float, spec.shape());
-                case ZEROS -> Tensors.zeros(ScalarType.Float, spec.shape());
-            };
-            tensors.put(spec.name(), t);
-        }
+        for (ParamSpec spec : specs(config)) tensors.put(spec.name(), spec.initial(type, std));
         return create(config, tensors, "random weights");
     }
 
@@ -179,8 +181,17 @@ public abstract class CausalLM {
         return sites.apply(l, Site.RESID_POST, h);
     }
 
-    /** Vocabulary logits for hidden states of any leading shape. */
-    public abstract Tensor logits(Tensor hidden);
+    /**
+     * Vocabulary logits for hidden states of any leading shape, in fp32 whatever the weights' type:
+     * softmax, log-probabilities, losses and metrics are computed from them in full precision.
+     */
+    public final Tensor logits(Tensor hidden) {
+        Tensor z = outputHead(hidden);
+        return Tensors.dtype(z) == ScalarType.Float || Tensors.dtype(z) == ScalarType.Double ? z : z.toType(ScalarType.Float);
+    }
+
+    /** The output head's logits in the weights' type. */
+    protected abstract Tensor outputHead(Tensor hidden);
 
     public Tensor forward(ForwardInput in, KvCache cache) {
         return logits(hidden(in, cache));

@@ -21,8 +21,8 @@ import dev.palimpsest.tensor.Tensors;
 
 /**
  * The weight files of a model directory: {@code model.safetensors}, or shards listed in
- * {@code model.safetensors.index.json}. Reads the tensors an architecture asks for (up-cast to fp32)
- * and writes weights back in the same layout (one file, or shards of at most {@link #SHARD_BYTES}).
+ * {@code model.safetensors.index.json}. Reads the tensors an architecture asks for, each converted to
+ * the compute type as it is read (one copy of the model, never a wider shadow of it), and writes weights back in the same layout (one file, or shards of at most {@link #SHARD_BYTES}).
  */
 public final class Checkpoint {
     static final String SINGLE = "model.safetensors";
@@ -31,22 +31,27 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    /** Loads the named tensors (and reports the floating dtype they were stored in). */
-    public record Loaded(Map<String, Tensor> tensors, DType storedAs) {}
+    /** The named tensors, the floating dtype they were stored in, and the one they were converted to. */
+    public record Loaded(Map<String, Tensor> tensors, DType storedAs, DType computeAs) {}
 
-    public static Loaded load(FolderSnapshot dir, List<String> wanted, Map<String, String> aliases) {
+    /** Loads the named tensors; floating ones as {@code as}, or (null) as the type the first of them is stored in. */
+    public static Loaded load(FolderSnapshot dir, List<String> wanted, Map<String, String> aliases, DType as) {
         Map<String, SafeTensorsFile> byName = index(dir);
-        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<String, String> keys = new LinkedHashMap<>();
         DType stored = null;
         for (String name : wanted) {
             String key = byName.containsKey(name) ? name : aliases.getOrDefault(name, name);
             SafeTensorsFile f = byName.get(key);
             if (f == null) continue; // CausalLM.create names what is missing
-            SafeTensorsFile.Entry e = f.entries().get(key);
-            if (e.dtype().floating && stored == null) stored = e.dtype();
-            out.put(name, f.load(key, true));
+            DType d = f.entries().get(key).dtype();
+            if (d.floating && stored == null) stored = d;
+            keys.put(name, key);
         }
-        return new Loaded(out, stored == null ? DType.F32 : stored);
+        if (stored == null) stored = DType.F32;
+        DType compute = as != null ? as : stored.computeType();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        keys.forEach((name, key) -> out.put(name, byName.get(key).load(key, compute.scalarType)));
+        return new Loaded(out, stored, compute);
     }
 
     /** Maps every tensor name in the folder's weight files to the file that holds it. */

@@ -150,8 +150,8 @@ public final class Codebook implements Memory {
         if (layer < 0 || layer >= net.numLayers()) throw new UserError(file + ": layer " + layer + " is not in the model");
         Codebook c = new Codebook(net, layer);
         if (!f.entries().containsKey("keys")) return c;
-        Tensor k = f.load("keys", true), v = f.load("values", true);
-        float[] r = Tensors.toFloats(f.load("radii", true));
+        Tensor k = f.load("keys", ScalarType.Float), v = f.load("values", ScalarType.Float);
+        float[] r = Tensors.toFloats(f.load("radii", ScalarType.Float));
         String[] labels = labelText.split(",");
         if (labels.length != r.length || k.size(0) != r.length || v.size(0) != r.length)
             throw new UserError(file + ": keys, values, radii and labels disagree in number");

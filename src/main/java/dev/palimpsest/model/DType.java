@@ -36,6 +36,25 @@ public enum DType {
         throw new IllegalArgumentException("no safetensors dtype for " + t);
     }
 
+    /**
+     * The type a model computes in for transformers' {@code torch_dtype} name or the {@code --dtype} option's
+     * value (float32, bfloat16, float16; float64 computes in float32), or null for any other name.
+     */
+    public static DType ofTorchName(String name) {
+        if (name == null) return null;
+        return switch (name) {
+            case "float32", "float", "float64", "double" -> F32;
+            case "bfloat16" -> BF16;
+            case "float16", "half" -> F16;
+            default -> null;
+        };
+    }
+
+    /** The type weights stored as this type are computed in: fp64 checkpoints compute in fp32. */
+    public DType computeType() {
+        return this == F64 ? F32 : this;
+    }
+
     /** The name transformers writes as torch_dtype in config.json. */
     public String torchName() {
         return switch (this) {

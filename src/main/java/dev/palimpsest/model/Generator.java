@@ -53,16 +53,17 @@ public final class Generator {
             long[] next = null;
             for (int step = 0; step < maxNewTokens; step++) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor logits;
+                    Tensor hidden;
                     if (useCache && step > 0) {
-                        logits = net.forward(ForwardInput.of(Tensors.longs(next, b, 1)), cache);
+                        hidden = net.hidden(ForwardInput.of(Tensors.longs(next, b, 1)), cache);
                     } else {
                         List<long[]> seqs = new ArrayList<>();
                         for (int i = 0; i < b; i++) seqs.add(concat(prompts.get(i), generated.get(i)));
                         PaddedBatch batch = PaddedBatch.left(seqs, pad);
-                        logits = net.forward(new ForwardInput(batch.ids(), null, batch.keyMask()), cache);
+                        hidden = net.hidden(new ForwardInput(batch.ids(), null, batch.keyMask()), cache);
                     }
-                    Tensor last = logits.select(1, logits.size(1) - 1);
+                    // Only the last position's logits are needed: the head over a whole prompt would cost T × vocab.
+                    Tensor last = net.logits(hidden.select(1, hidden.size(1) - 1));
                     long[] chosen = Tensors.toLongs(last.argmax(new org.bytedeco.pytorch.LongOptional(-1), false));
                     boolean all = true;
                     for (int i = 0; i < b; i++) {

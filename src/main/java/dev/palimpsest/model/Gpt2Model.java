@@ -103,7 +103,7 @@ final class Gpt2Model extends CausalLM {
     }
 
     @Override
-    public Tensor logits(Tensor hidden) {
+    protected Tensor outputHead(Tensor hidden) {
         return torch.linear(hidden, lmHead);
     }
 

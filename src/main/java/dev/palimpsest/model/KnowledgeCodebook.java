@@ -298,7 +298,7 @@ public final class KnowledgeCodebook implements Memory {
 
     private static Tensor load(SafeTensorsFile f, Path file, String name) {
         if (!f.entries().containsKey(name)) throw new UserError(file + ": missing tensor '" + name + "'");
-        return f.load(name, true);
+        return f.load(name, ScalarType.Float);
     }
 
     @Override

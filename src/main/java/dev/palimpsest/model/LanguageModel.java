@@ -44,11 +44,19 @@ public final class LanguageModel implements AutoCloseable {
      * a second torn read is reported rather than computed with.
      */
     public static LanguageModel load(Path dir) {
+        return load(dir, null);
+    }
+
+    /**
+     * Loads a model computing in {@code as}: float32, bfloat16 or float16. Null is {@code auto}: the
+     * config's {@code torch_dtype} as transformers reads it, else the type the weights are stored in.
+     */
+    public static LanguageModel load(Path dir, DType as) {
         for (int attempt = 1; ; attempt++) {
             try (FolderSnapshot snap = FolderSnapshot.open(dir, "a model directory")) {
                 LanguageModel m;
                 try {
-                    m = read(snap);
+                    m = read(snap, as);
                 } catch (UserError e) {
                     // A folder that looks broken because a writer was deleting it as we read is a torn read.
                     if (!(e instanceof FolderSnapshot.Torn) && !snap.isCurrent()) throw new FolderSnapshot.Torn(e.getMessage());
@@ -69,7 +77,7 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
-    private static LanguageModel read(FolderSnapshot dir) {
+    private static LanguageModel read(FolderSnapshot dir, DType as) {
         if (!dir.has("config.json")) throw new UserError(dir.dir() + ": missing config.json");
         Path cfgPath = dir.path("config.json");
         ModelConfig config = ModelConfig.parse(Tokenizer.parseJson(new ObjectMapper(), dir.bytes("config.json"), cfgPath), cfgPath);
@@ -81,7 +89,8 @@ public final class LanguageModel implements AutoCloseable {
                 // The original GPT-2 checkpoints name their tensors without the "transformer." prefix.
                 for (String n : names) if (n.startsWith(Gpt2Model.PREFIX)) aliases.put(n, n.substring(Gpt2Model.PREFIX.length()));
             }
-            Checkpoint.Loaded loaded = Checkpoint.load(dir, names, aliases);
+            if (as == null) as = DType.ofTorchName(config.raw().path("torch_dtype").asText(null));
+            Checkpoint.Loaded loaded = Checkpoint.load(dir, names, aliases, as);
             CausalLM net = CausalLM.create(config, loaded.tensors(), dir.dir().toString());
             Map<String, byte[]> files = new LinkedHashMap<>();
             for (String f : Tokenizer.FILES) if (dir.has(f)) files.put(f, dir.bytes(f));
@@ -152,7 +161,7 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     public void save(Path dir) throws IOException {
-        save(dir, DType.F32);
+        save(dir, storedAs);
     }
 
     public ModelConfig config() {

@@ -4,6 +4,7 @@ import dev.palimpsest.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * A linear layer over tensors that the model's parameter map owns. Llama-family weights are stored
@@ -37,6 +38,24 @@ public final class Linear {
             y = bias != null ? torch.linear(x, weight, new TensorOptional(bias)) : torch.linear(x, weight);
         }
         return adapter == null ? y : y.add(adapter.apply(x));
+    }
+
+    /** The layer applied in fp32 whatever its weights' type, for the closed-form solves of editors. */
+    public Tensor applyFp32(Tensor x) {
+        try (var guard = new org.bytedeco.pytorch.NoGradGuard()) {
+            Tensor w = weight.toType(ScalarType.Float);
+            Tensor xf = x.toType(ScalarType.Float);
+            Tensor y = storedInOut ? xf.matmul(w) : torch.linear(xf, w);
+            return bias == null ? y : y.add(bias.toType(ScalarType.Float));
+        }
+    }
+
+    /** Adds an update given as [out, in] (any floating type) to the weight, in the weight's layout and type. */
+    public void addToWeight(Tensor deltaOutIn) {
+        try (var guard = new org.bytedeco.pytorch.NoGradGuard()) {
+            Tensor d = deltaOutIn.toType(Tensors.dtype(weight));
+            weight.add_(storedInOut ? d.t() : d);
+        }
     }
 
     public String name() {
@@ -85,10 +104,7 @@ public final class Linear {
     /** Folds the adapter's update into the weight and removes the adapter. */
     public void merge() {
         if (adapter == null) return;
-        try (var guard = new org.bytedeco.pytorch.NoGradGuard()) {
-            Tensor delta = adapter.deltaOutIn().toType(Tensors.dtype(weight));
-            weight.add_(storedInOut ? delta.t() : delta);
-        }
+        addToWeight(adapter.deltaOutIn());
         adapter = null;
     }
 }

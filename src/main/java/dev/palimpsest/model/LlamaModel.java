@@ -7,6 +7,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.tensor.Tensors;
 
@@ -113,13 +114,20 @@ final class LlamaModel extends CausalLM {
     }
 
     @Override
-    public Tensor logits(Tensor hidden) {
+    protected Tensor outputHead(Tensor hidden) {
         return config.tieEmbeddings() ? torch.linear(hidden, lmHead) : linear("lm_head").apply(hidden);
     }
 
-    /** transformers' LlamaRMSNorm: w · (x · rsqrt(mean(x²) + ε)). */
+    /**
+     * transformers' LlamaRMSNorm: w · (x · rsqrt(mean(x²) + ε)), the statistics and the normalisation in
+     * fp32 and the result cast back to x's type before the weight multiplies it, as transformers does.
+     */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        Tensor variance = x.pow(Tensors.scalar(2)).mean(new long[] {-1}, true, new ScalarTypeOptional());
-        return weight.mul(x.mul(variance.add(Tensors.scalar(config.normEps())).rsqrt()));
+        ScalarType type = Tensors.dtype(x);
+        boolean narrow = type != ScalarType.Float && type != ScalarType.Double;
+        Tensor xf = narrow ? x.toType(ScalarType.Float) : x;
+        Tensor variance = xf.pow(Tensors.scalar(2)).mean(new long[] {-1}, true, new ScalarTypeOptional());
+        Tensor normed = xf.mul(variance.add(Tensors.scalar(config.normEps())).rsqrt());
+        return weight.mul(narrow ? normed.toType(type) : normed);
     }
 }

@@ -34,8 +34,11 @@ public final class LoraAdapter {
         return new LoraAdapter(a, b, alpha);
     }
 
+    /** The adapter's term for x, in x's type (the adapter computes in its own, fp32 over a bf16 model). */
     public Tensor apply(Tensor x) {
-        return torch.linear(torch.linear(x, a), b).mul(Tensors.scalar(scale));
+        org.bytedeco.pytorch.global.torch.ScalarType own = Tensors.dtype(a), in = Tensors.dtype(x);
+        Tensor y = torch.linear(torch.linear(in == own ? x : x.toType(own), a), b).mul(Tensors.scalar(scale));
+        return in == own ? y : y.toType(in);
     }
 
     /** The update this adapter adds to an [out, in] weight: scale · B A. */

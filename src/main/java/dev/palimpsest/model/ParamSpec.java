@@ -1,5 +1,10 @@
 package dev.palimpsest.model;
 
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import dev.palimpsest.tensor.Tensors;
+
 /** A parameter an architecture needs: its checkpoint name, shape and how a fresh model initialises it. */
 public record ParamSpec(String name, long[] shape, Init init) {
     public enum Init { NORMAL, ONES, ZEROS }
@@ -14,5 +19,14 @@ public record ParamSpec(String name, long[] shape, Init init) {
 
     public static ParamSpec zeros(String name, long... shape) {
         return new ParamSpec(name, shape, Init.ZEROS);
+    }
+
+    /** A fresh tensor of this parameter, of the given type: N(0, std), ones or zeros. */
+    public Tensor initial(ScalarType type, double std) {
+        return switch (init) {
+            case NORMAL -> Tensors.randn(type, shape).mul(Tensors.scalar(std));
+            case ONES -> Tensors.ones(type, shape);
+            case ZEROS -> Tensors.zeros(type, shape);
+        };
     }
 }

@@ -3,7 +3,6 @@ package dev.palimpsest.model;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,6 +19,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -183,24 +183,32 @@ public final class SafeTensorsFile implements AutoCloseable {
     }
 
     /**
-     * Loads one tensor into memory that libtorch owns. Floating tensors are up-cast to fp32 (F64
-     * stays F64 only when asked); others keep their type. The tensor's bytes are memory-mapped for the
-     * copy only.
+     * Loads one tensor into memory that libtorch owns, as {@code as} (null: the stored type). The bytes
+     * are read straight into the tensor's memory, without a mapping that would stay resident until the
+     * garbage collector unmaps it; a conversion holds the stored copy of this one tensor only while it runs.
      */
-    public Tensor load(String name, boolean upcastToFloat32) {
+    public Tensor load(String name, ScalarType as) {
         Entry e = entries.get(name);
         if (e == null) throw new UserError(path + ": no tensor named '" + name + "'");
+        ScalarType target = as == null || !e.dtype.floating ? e.dtype.scalarType : as;
         try {
+            Tensor stored = torch.empty(e.shape, new TensorOptions(e.dtype.scalarType), new org.bytedeco.pytorch.MemoryFormatOptional());
             long len = e.end - e.begin;
-            if (len == 0) return torch.zeros(e.shape, new TensorOptions(e.dtype.scalarType));
-            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
-            BytePointer ptr = new BytePointer(mapped);
-            Tensor view = torch.from_blob(ptr, e.shape, new TensorOptions(e.dtype.scalarType));
-            Tensor owned = upcastToFloat32 && e.dtype.floating && e.dtype != DType.F32
-                    ? view.toType(org.bytedeco.pytorch.global.torch.ScalarType.Float)
-                    : view.clone();
-            view.close();
-            ptr.close();
+            if (len > 0) {
+                BytePointer data = new BytePointer(stored.data_ptr());
+                for (long done = 0; done < len; ) {
+                    int chunk = (int) Math.min(len - done, 1 << 30);
+                    ByteBuffer buf = data.position(done).capacity(done + chunk).asByteBuffer();
+                    readFully(channel, buf, dataStart + e.begin + done);
+                    done += chunk;
+                }
+                data.close();
+            }
+            Tensor owned = stored;
+            if (target != e.dtype.scalarType) {
+                owned = stored.toType(target);
+                stored.close();
+            }
             if (e.dtype.floating && !Tensors.allFinite(owned))
                 throw new UserError(path + ": tensor '" + name + "' holds NaN or infinite values; the file is damaged");
             return owned;

@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,20 +36,13 @@ public final class SafeTensorsWriter {
         ObjectNode meta = header.putObject("__metadata__");
         metadata.forEach(meta::put);
         long offset = 0;
-        Tensor[] converted = new Tensor[tensors.size()];
-        int i = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue().detach();
+            Tensor t = e.getValue();
             DType dtype = DType.of(Tensors.dtype(t));
             if (dtype.floating && !Tensors.allFinite(t))
                 throw new UserError(path.getFileName() + ": tensor '" + e.getKey()
                         + "' holds NaN or infinite values; refusing to save it (did the update diverge? try a smaller lr)");
-            if (dtype.floating && dtype != floatType) {
-                t = t.toType(floatType.scalarType);
-                dtype = floatType;
-            }
-            t = t.contiguous();
-            converted[i++] = t;
+            if (dtype.floating) dtype = floatType;
             ObjectNode entry = header.putObject(e.getKey());
             entry.put("dtype", dtype.name());
             ArrayNode shape = entry.putArray("shape");
@@ -66,15 +60,21 @@ public final class SafeTensorsWriter {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             while (head.hasRemaining()) ch.write(head);
-            for (Tensor t : converted) {
-                long n = t.nbytes();
-                if (n == 0) continue;
-                BytePointer p = new BytePointer(t.data_ptr()).capacity(n);
-                // A ByteBuffer view holds at most 2 GiB: write huge tensors in pieces.
-                for (long pos = 0; pos < n; pos += Integer.MAX_VALUE / 2) {
-                    long len = Math.min(Integer.MAX_VALUE / 2, n - pos);
-                    ByteBuffer buf = new BytePointer(p).position(pos).limit(pos + len).asBuffer();
-                    while (buf.hasRemaining()) ch.write(buf);
+            // One tensor at a time is converted (and made contiguous): never a second copy of the whole model.
+            for (Tensor live : tensors.values()) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor t = live.detach();
+                    if (DType.of(Tensors.dtype(t)).floating && Tensors.dtype(t) != floatType.scalarType) t = t.toType(floatType.scalarType);
+                    t = t.contiguous();
+                    long n = t.nbytes();
+                    if (n == 0) continue;
+                    BytePointer p = new BytePointer(t.data_ptr()).capacity(n);
+                    // A ByteBuffer view holds at most 2 GiB: write huge tensors in pieces.
+                    for (long pos = 0; pos < n; pos += Integer.MAX_VALUE / 2) {
+                        long len = Math.min(Integer.MAX_VALUE / 2, n - pos);
+                        ByteBuffer buf = new BytePointer(p).position(pos).limit(pos + len).asBuffer();
+                        while (buf.hasRemaining()) ch.write(buf);
+                    }
                 }
             }
         }

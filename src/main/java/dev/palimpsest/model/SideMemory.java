@@ -237,8 +237,8 @@ public final class SideMemory implements Memory {
         if (!f.entries().containsKey("deltas") || !f.entries().containsKey("min_acts"))
             throw new UserError(file + ": needs the tensors 'deltas' and 'min_acts'");
         SideMemory s = new SideMemory(net, layer, ratio);
-        Tensor d = f.load("deltas", true);
-        float[] acts = Tensors.toFloats(f.load("min_acts", true));
+        Tensor d = f.load("deltas", ScalarType.Float);
+        float[] acts = Tensors.toFloats(f.load("min_acts", ScalarType.Float));
         if (d.dim() != 3 || d.size(0) != acts.length || d.size(1) != s.outFeatures || d.size(2) != s.inFeatures)
             throw new UserError(file + ": 'deltas' has shape " + Arrays.toString(Tensors.shape(d)) + ", expected [" + acts.length + ", "
                     + s.outFeatures + ", " + s.inFeatures + "]");

@@ -24,7 +24,7 @@ public final class Lora {
         List<LoraAdapter> out = new ArrayList<>();
         for (Linear l : net.linears().values()) {
             if (!layers.test(l.name())) continue;
-            LoraAdapter a = LoraAdapter.create(l.inFeatures(), l.outFeatures(), rank, alpha, net.dtype());
+            LoraAdapter a = LoraAdapter.create(l.inFeatures(), l.outFeatures(), rank, alpha, fp32(net.dtype()));
             l.attach(a);
             out.add(a);
         }
@@ -50,5 +50,10 @@ public final class Lora {
     /** Removes every adapter without changing the weights. */
     public static void detachAll(CausalLM net) {
         for (Linear l : net.linears().values()) l.detach();
+    }
+
+    /** Adapters are trainable: fp32 over a bf16 or fp16 model (their own master weights), else the model's type. */
+    private static org.bytedeco.pytorch.global.torch.ScalarType fp32(org.bytedeco.pytorch.global.torch.ScalarType t) {
+        return t == org.bytedeco.pytorch.global.torch.ScalarType.Double ? t : org.bytedeco.pytorch.global.torch.ScalarType.Float;
     }
 }

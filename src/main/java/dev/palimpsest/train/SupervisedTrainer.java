@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Random;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
 import dev.palimpsest.UserError;
@@ -49,7 +48,7 @@ public final class SupervisedTrainer {
     public static double train(CausalLM net, List<Tensor> params, List<Example> data, Settings s, long pad, String task,
             EpochEnd epochEnd, Runnable afterStep) {
         if (data.isEmpty()) throw new UserError("nothing to train on");
-        Optimizer opt = Optimizers.adamW(params, s.lr(), s.weightDecay());
+        MasterAdamW opt = MasterAdamW.over(params, s.lr(), s.weightDecay());
         int stepsPerEpoch = (data.size() + s.batchSize() - 1) / s.batchSize();
         long total = (long) stepsPerEpoch * s.epochs();
         long warmup = Math.max(1, Math.round(total * s.warmupFraction()));
@@ -58,14 +57,14 @@ public final class SupervisedTrainer {
         long step = 0;
         double epochLoss = Double.NaN;
         String lastNote = "";
-        try (ProgressBar bar = Progress.bar(task, total)) {
+        try (opt; ProgressBar bar = Progress.bar(task, total)) {
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
                 Collections.shuffle(order, rnd);
                 double sum = 0;
                 int n = 0;
                 String note = lastNote;
                 for (int start = 0; start < order.size(); start += s.batchSize()) {
-                    Optimizers.setLr(opt, lr(s.lr(), step, warmup, total));
+                    opt.setLr(lr(s.lr(), step, warmup, total));
                     List<Example> batch = order.subList(start, Math.min(order.size(), start + s.batchSize()));
                     double loss = step(net, params, opt, batch, s.clipNorm(), pad);
                     if (afterStep != null) afterStep.run();
@@ -88,7 +87,7 @@ public final class SupervisedTrainer {
         return epochLoss;
     }
 
-    private static double step(CausalLM net, List<Tensor> params, Optimizer opt, List<Example> batch, double clip,
+    private static double step(CausalLM net, List<Tensor> params, MasterAdamW opt, List<Example> batch, double clip,
             long pad) {
         try (PointerScope scope = new PointerScope()) {
             opt.zero_grad();

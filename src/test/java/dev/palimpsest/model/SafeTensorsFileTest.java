@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,7 +55,7 @@ class SafeTensorsFileTest {
     }
 
     @Test
-    void readsF32Bf16AndF16AsFp32() throws IOException {
+    void readsF32Bf16AndF16AsStoredOrConverted() throws IOException {
         byte[] data = concat(f32(1.5f, -2f, 3.25f, 0f, 7f, -1f), bf16(1.5f, -2f, 0.375f, 96f), f16Half());
         Path p = file("ok.safetensors", "{\"__metadata__\":{\"format\":\"pt\"},"
                 + "\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
@@ -63,12 +64,19 @@ class SafeTensorsFileTest {
         SafeTensorsFile f = SafeTensorsFile.open(p);
         assertEquals("pt", f.metadata().get("format"));
         try (PointerScope s = new PointerScope()) {
-            var a = f.load("a", true);
+            var a = f.load("a", ScalarType.Float);
             assertArrayEquals(new long[] {2, 3}, Tensors.shape(a));
             assertArrayEquals(new float[] {1.5f, -2f, 3.25f, 0f, 7f, -1f}, Tensors.toFloats(a));
-            assertArrayEquals(new float[] {1.5f, -2f, 0.375f, 96f}, Tensors.toFloats(f.load("b", true)));
-            assertEquals(org.bytedeco.pytorch.global.torch.ScalarType.Float, Tensors.dtype(f.load("b", true)));
-            assertArrayEquals(new float[] {0.5f, -3.75f}, Tensors.toFloats(f.load("c", true)));
+            assertArrayEquals(new float[] {1.5f, -2f, 0.375f, 96f}, Tensors.toFloats(f.load("b", ScalarType.Float)));
+            assertEquals(ScalarType.Float, Tensors.dtype(f.load("b", ScalarType.Float)));
+            assertArrayEquals(new float[] {0.5f, -3.75f}, Tensors.toFloats(f.load("c", ScalarType.Float)));
+            // Kept as stored (null), or converted down: the bytes land in the tensor's own memory.
+            var b = f.load("b", null);
+            assertEquals(ScalarType.BFloat16, Tensors.dtype(b));
+            assertArrayEquals(new float[] {1.5f, -2f, 0.375f, 96f}, Tensors.toFloats(b.toType(ScalarType.Float)));
+            var a16 = f.load("a", ScalarType.BFloat16);
+            assertEquals(ScalarType.BFloat16, Tensors.dtype(a16));
+            assertArrayEquals(new float[] {1.5f, -2f, 3.25f, 0f, 7f, -1f}, Tensors.toFloats(a16.toType(ScalarType.Float)));
         }
     }
 

@@ -96,18 +96,19 @@ final class EditPrompts {
         return out;
     }
 
-    /** k*: the layer's MLP key at the edit position, averaged over the prompts. [F] */
+    /** k*: the layer's MLP key at the edit position, averaged over the prompts, in fp32 for the solves. [F] */
     Tensor key(int layer) {
         try (NoGradGuard g = new NoGradGuard()) {
             List<Tensor> keys = new ArrayList<>();
             try (SiteHooks.Handle h = net.sites().record(layer, Site.MLP_KEY, keys)) {
                 net.hidden(ForwardInput.of(PaddedBatch.right(prompts, pad).ids()), null);
             }
-            return TokenPositions.gather(keys.get(0), rows(), positions()).mean(new long[] {0}, false, new ScalarTypeOptional());
+            return TokenPositions.gather(keys.get(0), rows(), positions()).toType(ScalarType.Float)
+                    .mean(new long[] {0}, false, new ScalarTypeOptional());
         }
     }
 
-    /** The activation at {@code site} of {@code layer} at the edit position of the bare prompt, under the current weights. [D] */
+    /** The activation at {@code site} of {@code layer} at the edit position of the bare prompt, under the current weights, in fp32. [D] */
     Tensor activation(int layer, Site site) {
         try (NoGradGuard g = new NoGradGuard()) {
             List<Tensor> out = new ArrayList<>();
@@ -115,7 +116,7 @@ final class EditPrompts {
             try (SiteHooks.Handle h = net.sites().record(layer, site, out)) {
                 net.hidden(ForwardInput.of(Tensors.longs(bare, 1, bare.length)), null);
             }
-            return TokenPositions.gather(out.get(0), new long[] {0}, new long[] {editPos[0]}).view(-1);
+            return TokenPositions.gather(out.get(0), new long[] {0}, new long[] {editPos[0]}).view(-1).toType(ScalarType.Float);
         }
     }
 

@@ -169,9 +169,8 @@ abstract class MultiLayerEdit implements UpdateMethod {
                 List<Tensor> now = new ArrayList<>();
                 for (EditPrompts e : edits) now.add(e.activation(last, Site.RESID_POST));
                 Tensor resid = z.sub(Tensors.stack(now)).div(Tensors.scalar((double) (layers.size() - i)));
-                Tensor upd = solvers.get(l).solve(keys, resid.toType(ScalarType.Double)).toType(ScalarType.Float);
-                Linear down = downs.get(l);
-                down.weight().add_(down.storedInOut() ? upd : upd.t());
+                Tensor upd = solvers.get(l).solve(keys, resid.toType(ScalarType.Double));
+                downs.get(l).addToWeight(upd.t());
             }
             for (int l : layers) if (solvers.get(l).remembers()) solvers.get(l).remember(keys(edits, l));
         }

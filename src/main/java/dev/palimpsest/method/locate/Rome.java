@@ -106,9 +106,9 @@ public final class Rome implements UpdateMethod {
             double ridge = 1e-5 * Tensors.item(c.diagonal().mean());
             Tensor reg = c.add(torch.eye(f, Tensors.options(ScalarType.Float)).mul(Tensors.scalar(ridge)));
             Tensor left = torch.linalg_solve(reg, k.view(f, 1)).view(f);
-            Tensor residual = vStar.sub(down.apply(k.view(1, f)).view(-1));
+            Tensor residual = vStar.sub(down.applyFp32(k.view(1, f)).view(-1));
             Tensor update = residual.view(-1, 1).matmul(left.view(1, f)).div(Tensors.scalar(Tensors.item(left.dot(k))));
-            down.weight().add_(down.storedInOut() ? update.t() : update);
+            down.addToWeight(update);
         }
     }
 }

@@ -107,7 +107,7 @@ public final class SecondMoment {
         Path file = cacheDir.resolve(fingerprint(m.net())).resolve("layer" + layer + "-" + corpus + "-" + maxTokens + ".safetensors");
         if (Files.isRegularFile(file)) {
             try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-                return f.load("mom2", true);
+                return f.load("mom2", ScalarType.Float);
             }
         }
         Tensor c = compute(m, layer, lines, maxTokens, 16, 256);

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.Random;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 
 import me.tongfei.progressbar.ProgressBar;
@@ -28,7 +27,7 @@ import dev.palimpsest.model.Scorer;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.GradClip;
 import dev.palimpsest.train.Lora;
-import dev.palimpsest.train.Optimizers;
+import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
 
@@ -92,13 +91,13 @@ public final class JointFineTune implements UpdateMethod {
 
         WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
         List<Tensor> params = Trainable.allOrLora(net, rank, seed);
-        Optimizer opt = Optimizers.adamW(params, lr, 0.0);
+        MasterAdamW opt = MasterAdamW.over(params, lr, 0.0);
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
         for (int i = 0; i < all.size(); i++) order.add(i);
         for (int i = 0; i < Math.max(rp.size(), kl == null ? 0 : kl.size()); i++) rOrder.add(i);
         int steps = epochs * ((all.size() + batch - 1) / batch), rStep = 0;
-        try (ProgressBar bar = Progress.bar(name(), steps)) {
+        try (opt; ProgressBar bar = Progress.bar(name(), steps)) {
             for (int epoch = 0; epoch < epochs; epoch++) {
                 Collections.shuffle(order, rnd);
                 for (int start = 0; start < order.size(); start += batch) {
