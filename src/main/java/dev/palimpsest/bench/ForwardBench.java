@@ -100,14 +100,14 @@ public final class ForwardBench {
         return n;
     }
 
-    public static Result run(Shape shape, Load load, PrintWriter log) {
+    public static Result run(Shape shape, Load load, ScalarType dtype, PrintWriter log) {
         ModelConfig c = config(shape);
-        CausalLM net = CausalLM.random(c, 1, 0.02);
+        CausalLM net = CausalLM.random(c, 1, 0.02, dtype);
         long params = 0;
         for (Tensor t : net.parameters().values()) params += t.numel();
-        log.printf("model: %s, %d layers, width %d, MLP %d, heads %d/%d, vocab %d: %.1fM parameters%n",
+        log.printf("model: %s, %d layers, width %d, MLP %d, heads %d/%d, vocab %d: %.1fM parameters in %s%n",
                 shape.family(), shape.layers(), shape.hidden(), shape.intermediate(), shape.heads(), shape.kvHeads(),
-                shape.vocab(), params / 1e6);
+                shape.vocab(), params / 1e6, dtype);
         String wait = System.getenv("OMP_WAIT_POLICY");
         log.printf("threads: %d, OMP_WAIT_POLICY=%s%n", torch.get_num_threads(), wait);
         if (!"PASSIVE".equalsIgnoreCase(wait))

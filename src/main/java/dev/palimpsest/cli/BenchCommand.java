@@ -2,18 +2,24 @@ package dev.palimpsest.cli;
 
 import java.util.concurrent.Callable;
 
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.bench.ForwardBench;
+import dev.palimpsest.bench.ModelBench;
+import dev.palimpsest.bench.TrainBench;
 import dev.palimpsest.io.Json;
+import dev.palimpsest.model.DType;
 import dev.palimpsest.model.Family;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forward.class})
+        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class, BenchCommand.Model.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -23,14 +29,8 @@ final class BenchCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "forward", mixinStandardHelpOptions = true,
-            description = {"Scoring and generation throughput of a randomly initialised model (no files needed),",
-                    "as tokens/s and as a fraction of the fp32 GEMM rate libtorch reaches here, measured in the same run.",
-                    "Defaults: a ~134M-parameter Llama, 4 x 512 tokens per scoring batch."})
-    static final class Forward implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    /** The model shape both throughput benchmarks take. */
+    static final class ShapeOptions {
         @Option(names = "--family", defaultValue = "LLAMA", description = "LLAMA or GPT2 (default ${DEFAULT-VALUE}).")
         Family family;
         @Option(names = "--layers", defaultValue = "12") int layers;
@@ -39,22 +39,93 @@ final class BenchCommand implements Runnable {
         @Option(names = "--heads", defaultValue = "12") int heads;
         @Option(names = "--kv-heads", defaultValue = "12") int kvHeads;
         @Option(names = "--vocab", defaultValue = "32000") int vocab;
-        @Option(names = "--batch", defaultValue = "4", description = "Sequences per scoring batch.") int batch;
-        @Option(names = "--seq", defaultValue = "512", description = "Tokens per scoring sequence.") int seq;
+        @Option(names = "--batch", defaultValue = "16", description = "Sequences per batch (default ${DEFAULT-VALUE}).") int batch;
+        @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence (default ${DEFAULT-VALUE}).") int seq;
+        @Option(names = "--repeats", defaultValue = "5") int repeats;
+        @Option(names = "--dtype", defaultValue = "float32", description = "float32, bfloat16 or float16 (default ${DEFAULT-VALUE}).") String dtype;
+        @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
+
+        ForwardBench.Shape shape(String command, int... more) {
+            for (int v : new int[] {layers, hidden, intermediate, heads, kvHeads, vocab, batch, seq, repeats})
+                if (v < 1) throw new UserError(command + ": every size must be at least 1");
+            for (int v : more) if (v < 1) throw new UserError(command + ": every size must be at least 1");
+            return new ForwardBench.Shape(family, layers, hidden, intermediate, heads, kvHeads, vocab);
+        }
+
+        ScalarType type(String command) {
+            DType d = ModelOption.parse(dtype);
+            if (d == null) throw new UserError(command + ": --dtype must be float32, bfloat16 or float16, got '" + dtype + "'");
+            return d.scalarType;
+        }
+    }
+
+    @Command(name = "forward", mixinStandardHelpOptions = true,
+            description = {"Scoring and generation throughput of a randomly initialised model (no files needed),",
+                    "as tokens/s and as a fraction of the fp32 GEMM rate libtorch reaches here, measured in the same run.",
+                    "Defaults: a ~134M-parameter Llama, 16 x 128 tokens per scoring batch. JSON keys: scoreTokensPerSecond, genTokensPerSecond."})
+    static final class Forward implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ShapeOptions o;
         @Option(names = "--gen-batch", defaultValue = "8") int genBatch;
         @Option(names = "--gen-prompt", defaultValue = "64") int genPrompt;
         @Option(names = "--gen-tokens", defaultValue = "32") int genTokens;
-        @Option(names = "--repeats", defaultValue = "5") int repeats;
+
+        @Override
+        public Integer call() throws Exception {
+            var shape = o.shape("bench forward", genBatch, genPrompt, genTokens);
+            var out = spec.commandLine().getOut();
+            var r = ForwardBench.run(shape, new ForwardBench.Load(o.batch, o.seq, genBatch, genPrompt, genTokens, o.repeats),
+                    o.type("bench forward"), out);
+            if (o.json) out.println(Json.MAPPER.writeValueAsString(r));
+            return 0;
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = {"Training throughput of a randomly initialised model (no files needed): forward, next-token loss,",
+                    "backward and an AdamW step over every weight (fp32 master weights when --dtype is bfloat16).",
+                    "Defaults: a ~134M-parameter Llama, 16 x 128 tokens per step. JSON key: trainTokensPerSecond."})
+    static final class Train implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ShapeOptions o;
+
+        @Override
+        public Integer call() throws Exception {
+            var shape = o.shape("bench train");
+            var out = spec.commandLine().getOut();
+            var r = TrainBench.run(shape, o.batch, o.seq, o.repeats, o.type("bench train"), out);
+            if (o.json) out.println(Json.MAPPER.writeValueAsString(r));
+            return 0;
+        }
+    }
+
+    @Command(name = "model", mixinStandardHelpOptions = true,
+            description = {"A random checkpoint of a real model's exact shape (written once, cached under the palimpsest home's bench/),",
+                    "measured as a user meets it: load time, resident memory, scoring and generation tokens/s, and the peak",
+                    "resident memory of the real `score` and `update --method rome` commands (child processes) against the file's size."})
+    static final class Model implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--shape", required = true, description = "llama-3.2-1b, llama-3-8b or qwen2.5-1.5b.") String shape;
+        @Option(names = "--dtype", defaultValue = "bfloat16", description = "The checkpoint's type: bfloat16, float16 or float32 (default ${DEFAULT-VALUE}).") String dtype;
+        @Option(names = "--no-edit", description = "Skip the ROME edit (for shapes whose statistics would take long).") boolean noEdit;
         @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
 
         @Override
         public Integer call() throws Exception {
-            for (int v : new int[] {layers, hidden, intermediate, heads, kvHeads, vocab, batch, seq, genBatch, genPrompt,
-                    genTokens, repeats})
-                if (v < 1) throw new UserError("bench forward: every size must be at least 1");
+            DType d = ModelOption.parse(dtype);
+            if (d == null) throw new UserError("bench model: --dtype must be bfloat16, float16 or float32");
+            if (!ModelBench.SHAPES.containsKey(shape))
+                throw new UserError("bench model: unknown --shape '" + shape + "'; choose one of " + new java.util.TreeSet<>(ModelBench.SHAPES.keySet()));
             var out = spec.commandLine().getOut();
-            var r = ForwardBench.run(new ForwardBench.Shape(family, layers, hidden, intermediate, heads, kvHeads, vocab),
-                    new ForwardBench.Load(batch, seq, genBatch, genPrompt, genTokens, repeats), out);
+            var r = ModelBench.run(shape, d, dev.palimpsest.world.DefaultModel.cacheRoot().resolve("bench"), !noEdit, out);
             if (json) out.println(Json.MAPPER.writeValueAsString(r));
             return 0;
         }

@@ -21,7 +21,11 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        // For `bench model`, which runs commands as child processes and reads what they peaked at.
+        if (System.getProperty("palimpsest.reportPeakRss") != null)
+            System.err.println("palimpsest: peak resident memory " + dev.palimpsest.bench.PeakMemory.peakBytes() + " bytes");
+        System.exit(code);
     }
 
     /** Runs the CLI with the given streams and returns the exit code (0 ok, 1 internal error, 2 bad input). */

@@ -224,9 +224,19 @@ public abstract class CausalLM {
             k = k.repeat_interleave(groups, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
             v = v.repeat_interleave(groups, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
         }
+        // libtorch's CPU attention kernel is ~13x slower in bf16 than in fp32 (measured: 1.7 vs 22 GFLOPS on a
+        // 16x12x128x64 causal product), so narrow types attend in fp32: softmax in full precision as a bonus.
+        ScalarType type = Tensors.dtype(q);
+        boolean narrow = type == ScalarType.BFloat16 || type == ScalarType.Half;
+        if (narrow) {
+            q = q.toType(ScalarType.Float);
+            k = k.toType(ScalarType.Float);
+            v = v.toType(ScalarType.Float);
+        }
         Tensor out = torch.scaled_dot_product_attention(q, k, v,
                 mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
                 new DoubleOptional(scale), false);
+        if (narrow) out = out.toType(type);
         long b = q.size(0), t = q.size(2);
         return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
     }

@@ -96,20 +96,30 @@ public final class Checkpoint {
 
     /** Writes the weights into {@code dir} (which must exist) as one file or as shards with an index. */
     public static void save(Path dir, Map<String, Tensor> tensors, DType floatType) throws IOException {
+        List<SafeTensorsWriter.Item> items = new ArrayList<>();
+        tensors.forEach((n, t) -> items.add(SafeTensorsWriter.Item.of(n, t)));
+        save(dir, items, floatType);
+    }
+
+    /**
+     * Writes tensors made one at a time (a checkpoint larger than memory can be written this way) as one file,
+     * or as shards of at most {@link #SHARD_BYTES} with an index.
+     */
+    public static void save(Path dir, List<SafeTensorsWriter.Item> items, DType floatType) throws IOException {
         Map<String, String> meta = Map.of("format", "pt");
-        List<Map<String, Tensor>> shards = new ArrayList<>();
-        Map<String, Tensor> current = new LinkedHashMap<>();
-        long bytes = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            long n = e.getValue().numel() * (DType.of(Tensors.dtype(e.getValue())).floating ? floatType.bytes
-                    : e.getValue().element_size());
+        List<List<SafeTensorsWriter.Item>> shards = new ArrayList<>();
+        List<SafeTensorsWriter.Item> current = new ArrayList<>();
+        long bytes = 0, total = 0;
+        for (SafeTensorsWriter.Item it : items) {
+            long n = it.numel() * (it.dtype().floating ? floatType.bytes : it.dtype().bytes);
             if (!current.isEmpty() && bytes + n > SHARD_BYTES) {
                 shards.add(current);
-                current = new LinkedHashMap<>();
+                current = new ArrayList<>();
                 bytes = 0;
             }
-            current.put(e.getKey(), e.getValue());
+            current.add(it);
             bytes += n;
+            total += n;
         }
         shards.add(current);
         if (shards.size() == 1) {
@@ -118,15 +128,11 @@ public final class Checkpoint {
         }
         ObjectMapper om = new ObjectMapper();
         ObjectNode index = om.createObjectNode();
-        long total = 0;
         ObjectNode weightMap = om.createObjectNode();
         for (int i = 0; i < shards.size(); i++) {
             String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
             SafeTensorsWriter.write(dir.resolve(name), shards.get(i), floatType, meta);
-            for (Map.Entry<String, Tensor> e : shards.get(i).entrySet()) {
-                weightMap.put(e.getKey(), name);
-                total += e.getValue().numel() * floatType.bytes;
-            }
+            for (SafeTensorsWriter.Item it : shards.get(i)) weightMap.put(it.name(), name);
         }
         index.putObject("metadata").put("total_size", total);
         index.set("weight_map", weightMap);

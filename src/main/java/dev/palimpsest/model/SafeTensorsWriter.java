@@ -6,7 +6,10 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -29,25 +32,40 @@ import dev.palimpsest.tensor.Tensors;
 public final class SafeTensorsWriter {
     private SafeTensorsWriter() {}
 
+    /** One tensor to write: its name, stored type and shape, and how to get it (made when its turn comes). */
+    public record Item(String name, DType dtype, long[] shape, Supplier<Tensor> tensor) {
+        public static Item of(String name, Tensor t) {
+            return new Item(name, DType.of(Tensors.dtype(t)), Tensors.shape(t), () -> t);
+        }
+
+        public long numel() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+    }
+
     public static void write(Path path, Map<String, Tensor> tensors, DType floatType, Map<String, String> metadata)
             throws IOException {
+        List<Item> items = new ArrayList<>();
+        tensors.forEach((n, t) -> items.add(Item.of(n, t)));
+        write(path, items, floatType, metadata);
+    }
+
+    /** Writes the items in order, each tensor fetched, checked, converted and written before the next is made. */
+    public static void write(Path path, List<Item> items, DType floatType, Map<String, String> metadata) throws IOException {
         ObjectMapper om = new ObjectMapper();
         ObjectNode header = om.createObjectNode();
         ObjectNode meta = header.putObject("__metadata__");
         metadata.forEach(meta::put);
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            DType dtype = DType.of(Tensors.dtype(t));
-            if (dtype.floating && !Tensors.allFinite(t))
-                throw new UserError(path.getFileName() + ": tensor '" + e.getKey()
-                        + "' holds NaN or infinite values; refusing to save it (did the update diverge? try a smaller lr)");
-            if (dtype.floating) dtype = floatType;
-            ObjectNode entry = header.putObject(e.getKey());
+        for (Item it : items) {
+            DType dtype = it.dtype().floating ? floatType : it.dtype();
+            ObjectNode entry = header.putObject(it.name());
             entry.put("dtype", dtype.name());
             ArrayNode shape = entry.putArray("shape");
-            for (int d = 0; d < t.dim(); d++) shape.add(t.size(d));
-            long bytes = t.numel() * dtype.bytes;
+            for (long d : it.shape()) shape.add(d);
+            long bytes = it.numel() * dtype.bytes;
             entry.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -61,10 +79,14 @@ public final class SafeTensorsWriter {
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             while (head.hasRemaining()) ch.write(head);
             // One tensor at a time is converted (and made contiguous): never a second copy of the whole model.
-            for (Tensor live : tensors.values()) {
+            for (Item it : items) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor t = live.detach();
-                    if (DType.of(Tensors.dtype(t)).floating && Tensors.dtype(t) != floatType.scalarType) t = t.toType(floatType.scalarType);
+                    Tensor t = it.tensor().get().detach();
+                    boolean floating = DType.of(Tensors.dtype(t)).floating;
+                    if (floating && !Tensors.allFinite(t))
+                        throw new UserError(path.getFileName() + ": tensor '" + it.name()
+                                + "' holds NaN or infinite values; refusing to save it (did the update diverge? try a smaller lr)");
+                    if (floating && Tensors.dtype(t) != floatType.scalarType) t = t.toType(floatType.scalarType);
                     t = t.contiguous();
                     long n = t.nbytes();
                     if (n == 0) continue;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -136,16 +137,30 @@ public final class SecondMoment {
         }
     }
 
-    /** A hash of every weight's bytes-level summary (shape, sum, sum of squares): changes when any weight changes. */
+    /** Elements sampled from each weight for the fingerprint. */
+    static final int SAMPLES = 4096;
+
+    /**
+     * A hash of every weight's name, type, shape and {@value #SAMPLES} elements spread evenly over it (first and
+     * last included): changes when a weight is edited, fine-tuned, merged with an adapter or converted, since
+     * those change almost every element, yet reads a few MB whatever the model's size and copies no tensor whole.
+     */
     public static String fingerprint(CausalLM net) {
-        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (NoGradGuard g = new NoGradGuard()) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (Map.Entry<String, Tensor> e : net.parameters().entrySet()) {
-                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-                Tensor t = e.getValue().toType(ScalarType.Double);
-                ByteBuffer b = ByteBuffer.allocate(24);
-                b.putLong(t.numel()).putDouble(Tensors.item(t.sum())).putDouble(Tensors.item(t.mul(t).sum()));
-                md.update(b.array());
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor t = e.getValue();
+                    md.update((e.getKey() + " " + Tensors.dtype(t) + " " + java.util.Arrays.toString(Tensors.shape(t))).getBytes(StandardCharsets.UTF_8));
+                    Tensor flat = t.reshape(-1);
+                    long n = flat.numel(), step = Math.max(1, n / SAMPLES);
+                    if (n == 0) continue;
+                    Tensor picked = Tensors.cat(0, flat.slice(0, new LongOptional(0), new LongOptional(n), step), flat.narrow(0, n - 1, 1));
+                    float[] values = Tensors.toFloats(picked.toType(ScalarType.Float));
+                    ByteBuffer b = ByteBuffer.allocate(values.length * 4);
+                    for (float v : values) b.putFloat(v);
+                    md.update(b.array());
+                }
             }
             return HexFormat.of().formatHex(md.digest()).substring(0, 20);
         } catch (NoSuchAlgorithmException e) {
