@@ -83,6 +83,18 @@ public abstract class CausalLM {
         return config;
     }
 
+    private boolean released;
+
+    /**
+     * Frees the weights now rather than when the garbage collector gets to them (a model the size of the
+     * machine's memory must be gone before the next one loads). The model is unusable afterwards.
+     */
+    public synchronized void release() {
+        if (released) return;
+        released = true;
+        params.values().forEach(Tensor::releaseReference);
+    }
+
     /** The parameters by checkpoint name; the tensors are the live weights (edit them in place). */
     public Map<String, Tensor> parameters() {
         return params;

@@ -186,8 +186,10 @@ public final class LanguageModel implements AutoCloseable {
         return QuestionFormat.of(this, null);
     }
 
+    /** Frees the tokenizer and the weights; the model is unusable afterwards. */
     @Override
     public void close() {
         tokenizer.close();
+        net.release();
     }
 }

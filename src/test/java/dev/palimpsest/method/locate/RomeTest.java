@@ -54,12 +54,22 @@ class RomeTest {
 
     @Test
     void rewritesOneFactWithARankOneUpdateAndLeavesOthersAlone() throws IOException {
+        rewrite(null);
+    }
+
+    /** The same edit on the model held and computed in bf16: keys and values in fp32, the update rounded into bf16 weights. */
+    @Test
+    void rewritesTheSameFactOnABf16Model() throws IOException {
+        rewrite(dev.palimpsest.model.DType.BF16);
+    }
+
+    private static void rewrite(dev.palimpsest.model.DType dtype) throws IOException {
         JsonNode facts = new ObjectMapper().readTree(MicroWorld.world("pretrain.json").toFile());
         JsonNode fact = facts.get(0); // "Where was <author> born?" -> a city
         String question = fact.get("question").asText(), newCity = fact.get("perturbed_answer").get(0).asText();
         List<String> others = new ArrayList<>();
         for (JsonNode f : facts) if (!f.get("entity").asText().equals(fact.get("entity").asText())) others.add(f.get("question").asText());
-        try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope s = new PointerScope()) {
+        try (LanguageModel m = LanguageModel.load(MicroWorld.model(), dtype); PointerScope s = new PointerScope()) {
             assertEquals(fact.get("answer").asText(), Answers.greedy(m, m.questionFormat(), List.of(question), 16, 1).get(0));
             List<String> before = Answers.greedy(m, m.questionFormat(), others, 16, 32);
             String name = m.net().downProjection(m.net().numLayers() / 2) + ".weight";
@@ -82,9 +92,11 @@ class RomeTest {
             int kept = 0;
             for (int i = 0; i < others.size(); i++) if (after.get(i).equals(before.get(i))) kept++;
             assertTrue(kept >= 0.9 * others.size(), kept + " of " + others.size() + " unrelated answers kept");
-            double[] sv = Tensors.toDoublesExact(torch.linalg_svdvals(m.net().parameter(name).sub(w0)));
+            double[] sv = Tensors.toDoublesExact(torch.linalg_svdvals(m.net().parameter(name).sub(w0).toType(org.bytedeco.pytorch.global.torch.ScalarType.Float)));
             assertTrue(sv[0] > 1e-3, "the weight changed");
-            assertTrue(sv[1] < 1e-5 * sv[0], "rank one: singular values " + sv[0] + ", " + sv[1]);
+            // In bf16 the rank-one update is rounded element by element into the weight, so only fp32 keeps rank one.
+            if (dtype == null) assertTrue(sv[1] < 1e-5 * sv[0], "rank one: singular values " + sv[0] + ", " + sv[1]);
+            else assertTrue(sv[1] < 0.1 * sv[0], "nearly rank one: singular values " + sv[0] + ", " + sv[1]);
         }
     }
 }
