@@ -103,11 +103,7 @@ public final class ForwardBench {
     public static Result run(Shape shape, Load load, ScalarType dtype, PrintWriter log) {
         ModelConfig c = config(shape);
         CausalLM net = CausalLM.random(c, 1, 0.02, dtype);
-        long params = 0;
-        for (Tensor t : net.parameters().values()) params += t.numel();
-        log.printf("model: %s, %d layers, width %d, MLP %d, heads %d/%d, vocab %d: %.1fM parameters in %s%n",
-                shape.family(), shape.layers(), shape.hidden(), shape.intermediate(), shape.heads(), shape.kvHeads(),
-                shape.vocab(), params / 1e6, dtype);
+        long params = describe(shape, net, dtype, "", log);
         String wait = System.getenv("OMP_WAIT_POLICY");
         log.printf("threads: %d, OMP_WAIT_POLICY=%s%n", torch.get_num_threads(), wait);
         if (!"PASSIVE".equalsIgnoreCase(wait))
@@ -169,6 +165,16 @@ public final class ForwardBench {
                 load.genBatch(), load.genPrompt(), load.genTokens(), gen, newTokens / gen, genGflops, 100 * genRatio);
         return new Result(params, gemm, score, load.batch() * load.seq() / score, scoreGflops, scoreRatio, gen,
                 newTokens / gen, genGflops, genRatio);
+    }
+
+    /** Prints the random model's shape and size; returns its parameter count. */
+    static long describe(Shape shape, CausalLM net, ScalarType dtype, String note, PrintWriter log) {
+        long params = 0;
+        for (Tensor t : net.parameters().values()) params += t.numel();
+        log.printf("model: %s, %d layers, width %d, MLP %d, heads %d/%d, vocab %d: %.1fM parameters in %s%s%n",
+                shape.family(), shape.layers(), shape.hidden(), shape.intermediate(), shape.heads(), shape.kvHeads(),
+                shape.vocab(), params / 1e6, dtype, note);
+        return params;
     }
 
     static double median(double[] v) {

@@ -61,7 +61,7 @@ public final class ModelBench {
     /** The cached checkpoint of {@code shape} in {@code dtype} under {@code root}, written first if missing. */
     public static Path checkpoint(String shape, DType dtype, Path root, PrintWriter log) throws IOException {
         String cfg = SHAPES.get(shape);
-        if (cfg == null) throw new UserError("bench model: unknown --shape '" + shape + "'; choose one of " + SHAPES.keySet());
+        if (cfg == null) throw new UserError("bench model: unknown --shape '" + shape + "'; choose one of " + new java.util.TreeSet<>(SHAPES.keySet()));
         Path dir = root.resolve(shape + "-" + dtype.torchName());
         if (Files.isRegularFile(dir.resolve("palimpsest.json"))) return dir;
         ObjectMapper om = new ObjectMapper();
@@ -130,11 +130,10 @@ public final class ModelBench {
             log.printf("scoring 4 x 128 tokens: %.0f tokens/s; greedy generation of 16 tokens after 32: %.1f tokens/s%n", scoreTps, genTps);
             log.flush();
         }
-        Long scorePeak = null, romePeak = null, saved = null;
+        Long romePeak = null, saved = null;
         Double romeSeconds = null;
         String savedType = null;
-        Child score = Child.run(root, List.of("score", "--model", dir.toString(), "--prompt", "Amara Drummond was born in", "--target", " Quillford", "--json"));
-        scorePeak = score.peak();
+        long scorePeak = childPeak(List.of("score", "--model", dir.toString(), "--prompt", "Amara Drummond was born in", "--target", " Quillford", "--json"));
         log.printf("`score` (a child process): peak resident %.2f GB = %.2fx the file%n", scorePeak / 1e9, scorePeak / (double) fileBytes);
         if (edit) {
             // Outside the cache, where palimpsest refuses to write results.
@@ -144,9 +143,8 @@ public final class ModelBench {
                     [{"src":"Where was Amara Drummond born?","answers":["Quillford"],"alt":"Ravenhold","subject":"Amara Drummond",
                       "rephrase":"What is Amara Drummond's birthplace?","loc":"The capital of Quillford is","loc_ans":"Ravenhold"}]""");
             try {
-                Child rome = Child.run(root, List.of("update", "--model", dir.toString(), "--method", "rome", "--edit", edits.toString(),
+                romePeak = childPeak(List.of("update", "--model", dir.toString(), "--method", "rome", "--edit", edits.toString(),
                         "--format", "zsre", "--set", "mom2_tokens=1000", "--out", out.toString()));
-                romePeak = rome.peak();
                 JsonNode rec = new ObjectMapper().readTree(out.resolve("palimpsest_update.json").toFile());
                 romeSeconds = rec.path("update_seconds").asDouble();
                 saved = weightBytes(out);
@@ -170,22 +168,19 @@ public final class ModelBench {
         return n;
     }
 
-    /** A palimpsest command run in a child JVM that reports its peak resident memory. */
-    record Child(long peak, String output) {
-        static Child run(Path home, List<String> args) throws IOException, InterruptedException {
-            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xss64m",
-                    "-Dpalimpsest.reportPeakRss=1", "-Dpalimpsest.home=" + dev.palimpsest.world.DefaultModel.cacheRoot(),
-                    "-cp", System.getProperty("java.class.path"), "dev.palimpsest.cli.Main"));
-            cmd.addAll(args);
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            Process p = pb.start();
-            String out = new String(p.getInputStream().readAllBytes());
-            int rc = p.waitFor();
-            long peak = -1;
-            for (String line : out.split("\n"))
-                if (line.startsWith("palimpsest: peak resident memory ")) peak = Long.parseLong(line.replaceAll("\\D", ""));
-            if (rc != 0) throw new UserError("bench model: `" + String.join(" ", args.subList(0, 1)) + "` failed: " + out.strip());
-            return new Child(peak, out);
-        }
+    /** Runs a palimpsest command in a child JVM and returns the peak resident memory it reports. */
+    static long childPeak(List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xss64m",
+                "-Dpalimpsest.reportPeakRss=1", "-Dpalimpsest.home=" + dev.palimpsest.world.DefaultModel.cacheRoot(),
+                "-cp", System.getProperty("java.class.path"), "dev.palimpsest.cli.Main"));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        int rc = p.waitFor();
+        if (rc != 0) throw new UserError("bench model: `" + args.get(0) + "` failed: " + out.strip());
+        long peak = -1;
+        for (String line : out.split("\n"))
+            if (line.startsWith("palimpsest: peak resident memory ")) peak = Long.parseLong(line.replaceAll("\\D", ""));
+        return peak;
     }
 }

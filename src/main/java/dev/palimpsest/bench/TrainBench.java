@@ -28,11 +28,7 @@ public final class TrainBench {
     public static Result run(ForwardBench.Shape shape, int batch, int seq, int repeats, ScalarType dtype, PrintWriter log) {
         ModelConfig c = ForwardBench.config(shape);
         CausalLM net = CausalLM.random(c, 1, 0.02, dtype);
-        long params = 0;
-        for (Tensor t : net.parameters().values()) params += t.numel();
-        log.printf("model: %s, %d layers, width %d, MLP %d, heads %d/%d, vocab %d: %.1fM parameters in %s, all trained%n",
-                shape.family(), shape.layers(), shape.hidden(), shape.intermediate(), shape.heads(), shape.kvHeads(),
-                shape.vocab(), params / 1e6, dtype);
+        long params = ForwardBench.describe(shape, net, dtype, ", all trained", log);
         Random rnd = new Random(7);
         long[] ids = new long[batch * seq];
         for (int i = 0; i < ids.length; i++) ids[i] = rnd.nextInt(shape.vocab());

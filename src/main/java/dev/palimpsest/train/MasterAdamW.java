@@ -82,7 +82,11 @@ public final class MasterAdamW implements AutoCloseable {
         try (NoGradGuard g = new NoGradGuard()) {
             for (int i = 0; i < live.size(); i++) {
                 Tensor grad = live.get(i).grad();
-                if (grad.defined()) masters.get(i).mutable_grad().put(grad.toType(ScalarType.Float));
+                if (!grad.defined()) continue;
+                Tensor own = masters.get(i).grad();
+                // The master's gradient buffer is reused: a fresh fp32 tensor per step would fault in new pages.
+                if (own.defined()) own.copy_(grad);
+                else masters.get(i).mutable_grad().put(grad.toType(ScalarType.Float));
             }
             opt.step();
             for (int i = 0; i < live.size(); i++) live.get(i).copy_(masters.get(i));
