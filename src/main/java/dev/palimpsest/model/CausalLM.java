@@ -8,6 +8,7 @@ import java.util.Map;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -142,6 +143,66 @@ public abstract class CausalLM {
 
     /** Final hidden states [batch, tokens, width] after the last norm. Appends to {@code cache} if given. */
     public Tensor hidden(ForwardInput in, KvCache cache) {
+        Pass pass = pass(in, cache);
+        Tensor h = layers(pass, 0, config.numLayers(), embed(in.ids(), pass.positions()), cache);
+        h = finalNorm(h);
+        if (cache != null) cache.advance(in.ids().size(1), pass.fullMask());
+        return h;
+    }
+
+    /**
+     * The residual stream entering {@code layer} for {@code in} (no gradients), to run the layers from there with
+     * {@link #hidden(Prefix)} as often as needed: methods that train something at or above a layer would otherwise
+     * run the unchanged layers below it on every step. Hooks below {@code layer} fire once, here.
+     */
+    public Prefix prefix(ForwardInput in, int layer) {
+        return prefix(in, layer, null);
+    }
+
+    /** As {@link #prefix(ForwardInput, int)}, for new tokens after the context held in a frozen {@code cache}. */
+    public Prefix prefix(ForwardInput in, int layer, KvCache cache) {
+        if (layer < 0 || layer >= config.numLayers()) throw new IllegalArgumentException("layer " + layer);
+        if (cache != null && !cache.frozen()) throw new IllegalArgumentException("a prefix runs over a frozen cache only");
+        try (NoGradGuard g = new NoGradGuard()) {
+            Pass pass = pass(in, cache);
+            return new Prefix(in, layer, layers(pass, 0, layer, embed(in.ids(), pass.positions()), cache), pass, cache);
+        }
+    }
+
+    /** Final hidden states of a prefix's input, running only the layers from its layer up: the same as {@link #hidden} would give. */
+    public Tensor hidden(Prefix p) {
+        return finalNorm(layers(p.pass, p.layer, config.numLayers(), p.residual, p.cache));
+    }
+
+    /** A forward pass's input and where it starts: the residual stream entering {@code layer}. */
+    public static final class Prefix {
+        private final ForwardInput input;
+        private final int layer;
+        private final Tensor residual;
+        private final Pass pass;
+        private final KvCache cache;
+
+        private Prefix(ForwardInput input, int layer, Tensor residual, Pass pass, KvCache cache) {
+            this.input = input;
+            this.layer = layer;
+            this.residual = residual;
+            this.pass = pass;
+            this.cache = cache;
+        }
+
+        public ForwardInput input() {
+            return input;
+        }
+
+        public int layer() {
+            return layer;
+        }
+    }
+
+    /** What every layer of one pass shares: position ids, the attention mask, and the key masks (this pass's, and with the cache's). */
+    private record Pass(Tensor positions, Tensor mask, Tensor keyMask, Tensor fullMask, long past) {}
+
+    private Pass pass(ForwardInput in, KvCache cache) {
         Tensor ids = in.ids();
         long batch = ids.size(0), tokens = ids.size(1);
         long past = cache == null ? 0 : cache.length();
@@ -158,18 +219,21 @@ public abstract class CausalLM {
             }
         }
         Tensor mask = AttentionMask.build(past, tokens, batch, fullMask, config.slidingWindow());
-        Tensor h = embed(ids, positions);
+        return new Pass(positions, mask, in.keyMask(), fullMask, past);
+    }
+
+    /** Runs layers [from, to) on the residual stream {@code h}. */
+    private Tensor layers(Pass pass, int from, int to, Tensor h, KvCache cache) {
+        beginPass(pass.positions());
         PointerScope caller = PointerScope.getInnerScope();
         sites.setOwner(caller);
-        sites.setPass(in.keyMask(), past);
+        sites.setPass(pass.keyMask(), pass.past());
         try {
-            for (int l = 0; l < config.numLayers(); l++) h = runLayer(l, h, positions, mask, cache, caller);
+            for (int l = from; l < to; l++) h = runLayer(l, h, pass.positions(), pass.mask(), cache, caller);
         } finally {
             sites.setOwner(null);
             sites.setPass(null, 0);
         }
-        h = finalNorm(h);
-        if (cache != null) cache.advance(tokens, fullMask);
         return h;
     }
 
@@ -216,6 +280,9 @@ public abstract class CausalLM {
 
     protected abstract Tensor embed(Tensor ids, Tensor positions);
 
+    /** Called before the layers of a pass run, with its position ids: what every layer derives from them (rotary tables). */
+    protected void beginPass(Tensor positions) {}
+
     protected abstract Tensor layer(int layer, Tensor h, Tensor positions, Tensor mask, KvCache cache);
 
     protected abstract Tensor finalNorm(Tensor h);
@@ -225,6 +292,7 @@ public abstract class CausalLM {
      * holds), grouped-query when Hkv &lt; H. Returns [B, T, H·d].
      */
     protected Tensor attend(int layer, Tensor q, Tensor k, Tensor v, Tensor mask, KvCache cache, double scale) {
+        if (cache != null && cache.frozen()) return attendFrozen(cache.cached(layer), q, k, v, mask, scale);
         boolean causal = mask == null && (cache == null || cache.length() == 0);
         if (cache != null) {
             Tensor[] kv = cache.append(layer, k, v);
@@ -251,5 +319,33 @@ public abstract class CausalLM {
         if (narrow) out = out.toType(type);
         long b = q.size(0), t = q.size(2);
         return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
+    }
+
+    /**
+     * Attention of new tokens over a frozen cache and themselves, without concatenating the cache: the scores over the
+     * cached keys and over the new keys are softmaxed together and the two value sums added. An optimisation that runs
+     * a few tokens after a long fixed context on every step would otherwise copy the whole cache (and allocate its
+     * gradient) per layer per step. Grouped queries are folded onto their key-value head rather than the keys repeated.
+     * Computed in fp32 (the mask is the pass's boolean mask over cached + new keys).
+     */
+    private Tensor attendFrozen(Tensor[] cached, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+        ScalarType type = Tensors.dtype(q);
+        long b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), g = h / hkv;
+        Tensor qf = q.toType(ScalarType.Float).reshape(b, hkv, g * t, d);
+        Tensor kc = cached[0].toType(ScalarType.Float), vc = cached[1].toType(ScalarType.Float);
+        Tensor kn = k.toType(ScalarType.Float), vn = v.toType(ScalarType.Float);
+        long past = kc.size(2);
+        Tensor scores = Tensors.cat(-1, qf.matmul(kc.transpose(2, 3)), qf.matmul(kn.transpose(2, 3))).mul(Tensors.scalar(scale));
+        if (mask != null) {
+            // [b, 1, t, past + t] -> one row per query of every group
+            Tensor m = mask.view(b, 1, 1, t, past + t).expand(b, hkv, g, t, past + t).reshape(b, hkv, g * t, past + t);
+            scores = scores.masked_fill(m.logical_not(), Tensors.scalar(Double.NEGATIVE_INFINITY));
+        } else if (t > 1) {
+            throw new IllegalStateException("a frozen cache needs the pass's mask for more than one new token");
+        }
+        Tensor p = scores.softmax(-1);
+        Tensor out = Tensors.slice(p, 3, 0, past).matmul(vc).add(Tensors.slice(p, 3, past, past + t).matmul(vn));
+        out = out.view(b, h, t, d).toType(type);
+        return out.transpose(1, 2).reshape(b, t, h * d);
     }
 }

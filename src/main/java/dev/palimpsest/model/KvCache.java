@@ -14,6 +14,7 @@ public final class KvCache implements AutoCloseable {
     private final Tensor[] values;
     private Tensor keyMask;
     private long length;
+    private boolean frozen;
 
     public KvCache(int layers) {
         keys = new Tensor[layers];
@@ -24,8 +25,42 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
+    /**
+     * From now on passes attend to the cached tokens without adding their own: for scoring many different
+     * continuations of one context (or the same continuation again and again, as an optimisation does).
+     */
+    public void freeze() {
+        frozen = true;
+    }
+
+    /**
+     * A frozen cache whose row i is row {@code rows[i]} of this one, with {@code keyMask} [rows, length] saying which of
+     * its tokens row i sees: for many contexts that are prefixes of a few longer sequences.
+     */
+    public KvCache rows(Tensor rows, Tensor keyMask) {
+        KvCache c = new KvCache(keys.length);
+        for (int l = 0; l < keys.length; l++) {
+            c.keys[l] = replace(null, keys[l].index_select(0, rows));
+            c.values[l] = replace(null, values[l].index_select(0, rows));
+        }
+        c.keyMask = replace(null, keyMask);
+        c.length = length;
+        c.frozen = true;
+        return c;
+    }
+
+    boolean frozen() {
+        return frozen;
+    }
+
+    /** The cached keys and values of one layer. */
+    Tensor[] cached(int layer) {
+        return new Tensor[] {keys[layer], values[layer]};
+    }
+
     /** Appends this step's keys and values of one layer and returns the full ones. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
+        if (frozen) return new Tensor[] {Tensors.cat(2, keys[layer], k), Tensors.cat(2, values[layer], v)};
         keys[layer] = replace(keys[layer], keys[layer] == null ? k : Tensors.cat(2, keys[layer], k));
         values[layer] = replace(values[layer], values[layer] == null ? v : Tensors.cat(2, values[layer], v));
         return new Tensor[] {keys[layer], values[layer]};
@@ -43,6 +78,7 @@ public final class KvCache implements AutoCloseable {
 
     /** Called once per forward pass after every layer has appended. */
     void advance(long newTokens, Tensor fullMask) {
+        if (frozen) return;
         length += newTokens;
         keyMask = fullMask == null ? null : replace(keyMask, fullMask);
     }

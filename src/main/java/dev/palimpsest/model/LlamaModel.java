@@ -85,8 +85,12 @@ final class LlamaModel extends CausalLM {
 
     @Override
     protected Tensor embed(Tensor ids, Tensor positions) {
-        cosSin = rope.cosSin(positions, dtype());
         return torch.embedding(embed, ids);
+    }
+
+    @Override
+    protected void beginPass(Tensor positions) {
+        cosSin = rope.cosSin(positions, dtype());
     }
 
     @Override

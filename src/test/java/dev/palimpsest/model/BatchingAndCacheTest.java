@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -59,6 +60,31 @@ class BatchingAndCacheTest {
                     for (int k = 0; k < v; k++)
                         assertEquals(alone[t * v + k], all[(b * w + (w - p.length) + t) * v + k], 1e-4,
                                 family + " row " + b + " token " + t);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+    void runningFromAPrefixEqualsTheWholePassAndRunsOnlyTheLayersAbove(String family) {
+        CausalLM net = TinyModels.randomNet(config(family), 6);
+        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            PaddedBatch batch = PaddedBatch.right(PROMPTS, 0);
+            ForwardInput in = new ForwardInput(batch.ids(), null, batch.keyMask());
+            float[] whole = Tensors.toFloats(net.hidden(in, null));
+            for (int layer = 0; layer < net.numLayers(); layer++) {
+                CausalLM.Prefix from = net.prefix(in, layer);
+                net.hidden(ForwardInput.of(Tensors.longs(PROMPTS.get(2), 1, PROMPTS.get(2).length)), null); // another pass, of another length, in between
+                int[] calls = new int[net.numLayers()];
+                List<SiteHooks.Handle> hooks = new ArrayList<>();
+                for (int l = 0; l < net.numLayers(); l++) {
+                    int at = l;
+                    hooks.add(net.sites().add(l, Site.MLP_OUT, a -> { calls[at]++; return a; }));
+                }
+                float[] again = Tensors.toFloats(net.hidden(from));
+                hooks.forEach(SiteHooks.Handle::close);
+                assertArrayEquals(whole, again, 1e-5f, family + " from layer " + layer);
+                for (int l = 0; l < net.numLayers(); l++) assertEquals(l >= layer ? 1 : 0, calls[l], family + " from " + layer + ": layer " + l + " ran");
             }
         }
     }

@@ -140,17 +140,19 @@ abstract class MultiLayerEdit implements UpdateMethod {
             for (int start = 0; start < requests.size(); start += step) {
                 try (PointerScope scope = new PointerScope()) {
                     List<EditPrompts> edits = new ArrayList<>();
-                    List<Tensor> zs = new ArrayList<>();
-                    for (KnowledgeRequest r : requests.subList(start, Math.min(requests.size(), start + step))) {
+                    List<KnowledgeRequest> batch = requests.subList(start, Math.min(requests.size(), start + step));
+                    for (KnowledgeRequest r : batch) {
                         if (position.equals("subject") && r.subject() == null) throw new UserError(name() + ": position=subject needs requests with a subject");
-                        for (EditPrompts e : EditPrompts.of(name(), m, format, r, prefixes, !position.equals("last") && r.subject() != null,
-                                tokens.equals("all"))) {
-                            edits.add(e);
-                            zs.add(e.activation(last, Site.RESID_POST).add(e.optimiseDelta(last, Site.RESID_POST, vs)));
-                        }
-                        bar.step();
+                        edits.addAll(EditPrompts.of(name(), m, format, r, prefixes, !position.equals("last") && r.subject() != null,
+                                tokens.equals("all")));
                     }
+                    // Every δ of the batch is optimised on the same weights: at once where they are independent.
+                    List<Tensor> deltas = EditPrompts.optimiseDeltas(edits, last, Site.RESID_POST, vs);
+                    List<Tensor> zs = new ArrayList<>();
+                    Tensor before = EditPrompts.activations(edits, last, Site.RESID_POST);
+                    for (int i = 0; i < edits.size(); i++) zs.add(before.select(0, i).add(deltas.get(i)));
                     editBatch(edits, Tensors.stack(zs), layers, downs, solvers);
+                    bar.stepBy(batch.size());
                 }
             }
         } finally {
@@ -166,9 +168,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
             for (int i = 0; i < layers.size(); i++) {
                 int l = layers.get(i);
                 Tensor keys = keys(edits, l);
-                List<Tensor> now = new ArrayList<>();
-                for (EditPrompts e : edits) now.add(e.activation(last, Site.RESID_POST));
-                Tensor resid = z.sub(Tensors.stack(now)).div(Tensors.scalar((double) (layers.size() - i)));
+                Tensor resid = z.sub(EditPrompts.activations(edits, last, Site.RESID_POST)).div(Tensors.scalar((double) (layers.size() - i)));
                 Tensor upd = solvers.get(l).solve(keys, resid.toType(ScalarType.Double));
                 downs.get(l).addToWeight(upd.t());
             }
@@ -177,9 +177,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
     }
 
     private static Tensor keys(List<EditPrompts> edits, int layer) {
-        List<Tensor> ks = new ArrayList<>();
-        for (EditPrompts e : edits) ks.add(e.key(layer));
-        return Tensors.stack(ks).toType(ScalarType.Double);
+        return EditPrompts.keys(edits, layer).toType(ScalarType.Double);
     }
 
     private static String layerText(List<Integer> layers) {

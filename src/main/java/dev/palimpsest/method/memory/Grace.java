@@ -121,7 +121,8 @@ public final class Grace implements UpdateMethod {
         long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
         long[] seq = Arrays.copyOf(prompt, prompt.length + target.length - 1);
         System.arraycopy(target, 0, seq, prompt.length, target.length - 1);
-        Tensor ids = Tensors.longs(seq, 1, seq.length);
+        // The codebook acts on the layer's output: the layers below it are run once.
+        CausalLM.Prefix from = net.prefix(ForwardInput.of(Tensors.longs(seq, 1, seq.length)), book.layer());
         long[] rows = new long[target.length], pos = new long[target.length];
         for (int j = 0; j < target.length; j++) pos[j] = prompt.length - 1 + j;
         // Keys at this layer do not depend on the codebook (it acts on the layer's output); a new entry's value
@@ -130,7 +131,7 @@ public final class Grace implements UpdateMethod {
         try (NoGradGuard g = new NoGradGuard()) {
             List<Tensor> k = new ArrayList<>();
             try (SiteHooks.Handle hk = net.sites().record(book.layer(), Site.MLP_KEY, k)) {
-                net.hidden(ForwardInput.of(ids), null);
+                net.hidden(from);
             }
             keys = TokenPositions.gather(k.get(0), rows, pos);
             outs = net.linear(net.downProjection(book.layer())).apply(keys);
@@ -145,7 +146,7 @@ public final class Grace implements UpdateMethod {
             for (int it = 0; it < iterations; it++) {
                 try (PointerScope scope = new PointerScope()) {
                     opt.zero_grad();
-                    Tensor hid = net.hidden(ForwardInput.of(ids), null);
+                    Tensor hid = net.hidden(from);
                     Tensor nll = net.logits(TokenPositions.gather(hid, rows, pos)).log_softmax(-1).gather(1, tgt).mean().neg();
                     if (Tensors.item(nll) < 1e-2) break;
                     nll.backward();

@@ -258,9 +258,13 @@ public final class Wise implements UpdateMethod {
 
     /** The MLP keys [batch, tokens, F] at {@code layer} for {@code input}, as floats, without gradients. */
     private static Tensor keysAt(CausalLM net, int layer, ForwardInput input) {
+        return keysAt(net, layer, net.prefix(input, layer));
+    }
+
+    private static Tensor keysAt(CausalLM net, int layer, CausalLM.Prefix from) {
         List<Tensor> k = new ArrayList<>();
         try (NoGradGuard g = new NoGradGuard(); SiteHooks.Handle h = net.sites().record(layer, Site.MLP_KEY, k)) {
-            net.hidden(input, null);
+            net.hidden(from);
         }
         return k.get(0).toType(ScalarType.Float);
     }
@@ -307,7 +311,8 @@ public final class Wise implements UpdateMethod {
         List<long[]> ids = new ArrayList<>();
         for (Sequence q : seqs) ids.add(q.ids());
         PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
-        ForwardInput input = new ForwardInput(batch.ids(), null, batch.keyMask());
+        // The side memory acts on the layer's output: the layers below it are run once.
+        CausalLM.Prefix from = net.prefix(new ForwardInput(batch.ids(), null, batch.keyMask()), memory.layer());
         Tensor tokenMask = realTokens(batch, ids.size());
         // Positions that predict an answer token, with their labels.
         List<Long> inRows = new ArrayList<>(), inPos = new ArrayList<>(), labels = new ArrayList<>();
@@ -322,7 +327,7 @@ public final class Wise implements UpdateMethod {
         long[] ir = toArray(inRows), ip = toArray(inPos);
         Tensor labelTensor = Tensors.longs(toArray(labels), labels.size(), 1);
         // The keys at this layer do not depend on the side memory, which acts on the layer's output.
-        Tensor keys = keysAt(net, memory.layer(), input);
+        Tensor keys = keysAt(net, memory.layer(), from);
         int w = memory.working();
         Tensor delta = memory.delta(w);
         delta.set_requires_grad(true);
@@ -330,7 +335,7 @@ public final class Wise implements UpdateMethod {
         try {
             for (int it = 0; it < c.iterations(); it++) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor hid = net.hidden(input, null);
+                    Tensor hid = net.hidden(from);
                     Tensor nll = net.logits(TokenPositions.gather(hid, ir, ip)).log_softmax(-1).gather(1, labelTensor).mean().neg();
                     Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null);
                     Tensor in = TokenPositions.gather(score.unsqueeze(2), ir, ip).view(-1);
