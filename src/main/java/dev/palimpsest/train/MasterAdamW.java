@@ -97,6 +97,12 @@ public final class MasterAdamW implements AutoCloseable {
         Optimizers.setLr(opt, lr);
     }
 
+    /** The fp32 master of one of the trained tensors (the tensor itself when it is fp32 or fp64). */
+    public Tensor fullPrecision(Tensor param) {
+        for (int i = 0; i < live.size(); i++) if (live.get(i) == param) return masters.get(i);
+        return param;
+    }
+
     /** The tensors this optimizer trains (the model's own, not the masters). */
     public List<Tensor> parameters() {
         return all;

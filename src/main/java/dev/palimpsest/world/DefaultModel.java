@@ -29,6 +29,7 @@ import dev.palimpsest.model.ModelConfig;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.train.BpeTrainer;
+import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.SupervisedTrainer;
 import dev.palimpsest.train.Trainable;
@@ -44,7 +45,7 @@ public final class DefaultModel {
     private DefaultModel() {}
 
     /** Bump when the recipe or trainer changes what gets built: cached models are keyed by it. */
-    public static final int RECIPE_VERSION = 2;
+    public static final int RECIPE_VERSION = 3;
     public static final String PAD = "<|endoftext|>", START = "<|im_start|>", END = "<|im_end|>";
     static final String CHAT_TEMPLATE = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
             + "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
@@ -52,11 +53,11 @@ public final class DefaultModel {
 
     /** Everything that determines the built model. */
     public record Recipe(WorldGenerator.Sizes world, int vocab, int hidden, int layers, int heads, int intermediate,
-            int epochs, int batch, double lr, double weightDecay) {}
+            int epochs, int batch, double lr, double weightDecay, DType passes) {}
 
-    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01);
-    /** Small enough to build inside a unit test in seconds. */
-    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0);
+    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01, DType.BF16);
+    /** Small enough to build inside a unit test in seconds (in fp32: speed does not matter there). */
+    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0, DType.F32);
 
     /** What a build measured (ROUGE-1 recall of greedy answers; share of answers that refuse). */
     public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,
@@ -85,7 +86,7 @@ public final class DefaultModel {
         if (Files.isRegularFile(model.resolve("config.json"))) return model;
         try (CacheLock lock = CacheLock.of(folder)) {
             if (Files.isRegularFile(model.resolve("config.json"))) return model;
-            log.println("palimpsest: building the default model into " + folder + " (once; about 10 minutes on 2 cores)");
+            log.println("palimpsest: building the default model into " + folder + " (once; about 4 minutes on 2 cores)");
             build(DEFAULT, seed, folder, log);
         }
         return model;
@@ -136,15 +137,8 @@ public final class DefaultModel {
         Report report;
         try {
             writeSkeleton(scratch, r, bpe, seed);
+            double loss = pretrain(scratch, world, r, seed);
             try (LanguageModel m = LanguageModel.load(scratch)) {
-                Tokenizer tok = m.tokenizer();
-                List<SupervisedTrainer.Example> data = examples(world, m);
-                CausalLM net = m.net();
-                List<Tensor> params = Trainable.select(net, n -> true);
-                double loss = SupervisedTrainer.train(net, params, data,
-                        new SupervisedTrainer.Settings(r.epochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
-                        tok.padId(), "pretraining", null);
-                Trainable.freezeAll(net);
                 report = measure(m, world, loss, (System.nanoTime() - t0) / 1e9);
                 m.save(folder.resolve("model"));
             }
@@ -157,6 +151,29 @@ public final class DefaultModel {
                 report.pretrainRouge1(), report.paraphraseRouge1(), report.unseenRefusal(), report.heldOutRefusal(),
                 report.seconds());
         return report;
+    }
+
+    /**
+     * Trains the skeleton in {@code dir} and writes the trained weights over it in fp32. The default recipe's passes
+     * run in bf16 (1.6x faster than fp32 with AVX-512 BF16 on 2 cores) with fp32 master weights and AdamW state, as
+     * mixed-precision training does; the model is kept in the masters' fp32.
+     */
+    private static double pretrain(Path dir, World world, Recipe r, long seed) throws IOException {
+        try (LanguageModel m = LanguageModel.load(dir, r.passes())) {
+            CausalLM net = m.net();
+            List<Tensor> params = Trainable.select(net, n -> true);
+            try (MasterAdamW opt = MasterAdamW.over(params, r.lr(), r.weightDecay())) {
+                double loss = SupervisedTrainer.train(net, opt, examples(world, m),
+                        new SupervisedTrainer.Settings(r.epochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
+                        m.tokenizer().padId(), "pretraining", null, null);
+                Trainable.freezeAll(net);
+                Map<String, Tensor> full = new LinkedHashMap<>();
+                for (Map.Entry<String, Tensor> e : net.parameters().entrySet())
+                    full.put(e.getKey(), opt.fullPrecision(e.getValue()).detach().toType(org.bytedeco.pytorch.global.torch.ScalarType.Float));
+                Checkpoint.save(dir, full, DType.F32);
+                return loss;
+            }
+        }
     }
 
     static Report measure(LanguageModel m, World world, double loss, double seconds) {

@@ -29,6 +29,39 @@ class TrainingTest {
     }
 
     @Test
+    void microBatchesGiveTheWholeBatchsLossAndGradient() {
+        CausalLM net = TinyModels.toDouble(TinyModels.randomNet(TinyModels.llamaConfig(), 8));
+        String[] words = "the capital of france is paris a cat sat on mat river flows through city".split(" ");
+        java.util.Random rnd = new java.util.Random(3);
+        List<SupervisedTrainer.Example> batch = new java.util.ArrayList<>();
+        for (int i = 0; i < 21; i++) { // three micro-batches, the last one short; lengths from 2 to 14 tokens
+            StringBuilder p = new StringBuilder(words[rnd.nextInt(words.length)]), t = new StringBuilder(words[rnd.nextInt(words.length)]);
+            for (int j = rnd.nextInt(10); j > 0; j--) p.append(' ').append(words[rnd.nextInt(words.length)]);
+            for (int j = rnd.nextInt(4); j > 0; j--) t.append(' ').append(words[rnd.nextInt(words.length)]);
+            batch.add(new SupervisedTrainer.Example(TinyModels.ids(p.toString()), TinyModels.ids(t.toString())));
+        }
+        assertEquals(3, SupervisedTrainer.microBatches(batch).size());
+        List<Tensor> params = Trainable.select(net, n -> true);
+        double[][] whole = new double[params.size()][], micro = new double[params.size()][];
+        double wholeLoss;
+        try (PointerScope s = new PointerScope()) {
+            Tensor loss = Scorer.targetLogprobs(net, batch.stream().map(SupervisedTrainer.Example::prompt).toList(),
+                    batch.stream().map(SupervisedTrainer.Example::target).toList(), 0).mean().neg();
+            wholeLoss = Tensors.item(loss);
+            loss.backward();
+            for (int i = 0; i < params.size(); i++) {
+                whole[i] = Tensors.toDoublesExact(params.get(i).grad());
+                params.get(i).grad().zero_();
+            }
+        }
+        double microLoss = SupervisedTrainer.backward(net, batch, 0);
+        for (int i = 0; i < params.size(); i++) micro[i] = Tensors.toDoublesExact(params.get(i).grad());
+        Trainable.freezeAll(net);
+        assertEquals(wholeLoss, microLoss, 1e-12);
+        for (int i = 0; i < params.size(); i++) assertArrayEquals(whole[i], micro[i], 1e-12, "gradient of parameter " + i);
+    }
+
+    @Test
     void autogradMatchesCentralFiniteDifferences() {
         for (var cfg : List.of(TinyModels.llamaConfig(), TinyModels.gpt2Config())) {
             CausalLM net = TinyModels.toDouble(TinyModels.randomNet(cfg, 31));
