@@ -61,15 +61,16 @@ public final class ExperimentRunner {
             sets.put("retain", cap(split.retain(), r.seed()));
             sets.put("rephrased", Splits.rephrased(split.forget()));
             if (r.setting().factual() != null) sets.put("factual", cap(r.setting().factual(), r.seed()));
+            long e0 = System.nanoTime();
             for (Map.Entry<String, List<QaItem>> e : sets.entrySet()) {
                 if (e.getValue().isEmpty()) continue;
                 Map<String, Object> metrics = Evaluator.qa(m, format, e.getValue(), opts).summary();
                 rows.add(new ResultRow(r.setting().name(), r.label(), r.forgetSize(), r.seed(), e.getKey(), metrics,
                         u.seconds()));
             }
-            log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s)%n",
+            log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s, evaluation %.1f s)%n",
                     r.setting().name(), r.label(), r.forgetSize(), rows.get(0).metric("rouge1_recall"),
-                    rows.get(1).metric("rouge1_recall"), u.seconds());
+                    rows.get(1).metric("rouge1_recall"), u.seconds(), (System.nanoTime() - e0) / 1e9);
         }
         return rows;
     }
