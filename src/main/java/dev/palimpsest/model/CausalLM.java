@@ -165,7 +165,7 @@ public abstract class CausalLM {
         if (cache != null && !cache.frozen()) throw new IllegalArgumentException("a prefix runs over a frozen cache only");
         try (NoGradGuard g = new NoGradGuard()) {
             Pass pass = pass(in, cache);
-            return new Prefix(in, layer, layers(pass, 0, layer, embed(in.ids(), pass.positions()), cache), pass, cache);
+            return new Prefix(layer, layers(pass, 0, layer, embed(in.ids(), pass.positions()), cache), pass, cache);
         }
     }
 
@@ -174,28 +174,18 @@ public abstract class CausalLM {
         return finalNorm(layers(p.pass, p.layer, config.numLayers(), p.residual, p.cache));
     }
 
-    /** A forward pass's input and where it starts: the residual stream entering {@code layer}. */
+    /** Where a forward pass starts again: the residual stream entering {@code layer}, with what its layers share. */
     public static final class Prefix {
-        private final ForwardInput input;
         private final int layer;
         private final Tensor residual;
         private final Pass pass;
         private final KvCache cache;
 
-        private Prefix(ForwardInput input, int layer, Tensor residual, Pass pass, KvCache cache) {
-            this.input = input;
+        private Prefix(int layer, Tensor residual, Pass pass, KvCache cache) {
             this.layer = layer;
             this.residual = residual;
             this.pass = pass;
             this.cache = cache;
-        }
-
-        public ForwardInput input() {
-            return input;
-        }
-
-        public int layer() {
-            return layer;
         }
     }
 

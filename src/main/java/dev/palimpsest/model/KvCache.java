@@ -60,7 +60,6 @@ public final class KvCache implements AutoCloseable {
 
     /** Appends this step's keys and values of one layer and returns the full ones. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
-        if (frozen) return new Tensor[] {Tensors.cat(2, keys[layer], k), Tensors.cat(2, values[layer], v)};
         keys[layer] = replace(keys[layer], keys[layer] == null ? k : Tensors.cat(2, keys[layer], k));
         values[layer] = replace(values[layer], values[layer] == null ? v : Tensors.cat(2, values[layer], v));
         return new Tensor[] {keys[layer], values[layer]};

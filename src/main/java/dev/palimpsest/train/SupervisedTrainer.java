@@ -58,7 +58,7 @@ public final class SupervisedTrainer {
         }
     }
 
-    /** As above with the caller's optimizer (which it closes), e.g. to read the fp32 masters of a bf16 model afterwards; {@code s.lr()} is the peak rate. */
+    /** As above with the caller's optimizer (the caller closes it), e.g. to read the fp32 masters of a bf16 model afterwards; {@code s.lr()} is the peak rate. */
     public static double train(CausalLM net, MasterAdamW opt, List<Example> data, Settings s, long pad, String task,
             EpochEnd epochEnd, Runnable afterStep) {
         if (data.isEmpty()) throw new UserError("nothing to train on");
@@ -103,14 +103,14 @@ public final class SupervisedTrainer {
 
     private static double step(CausalLM net, List<Tensor> params, MasterAdamW opt, List<Example> batch, double clip,
             long pad) {
-        opt.zero_grad();
-        double loss = backward(net, batch, pad);
-        if (!Double.isFinite(loss)) return loss;
         try (PointerScope scope = new PointerScope()) {
+            opt.zero_grad();
+            double loss = backward(net, batch, pad);
+            if (!Double.isFinite(loss)) return loss;
             if (clip > 0) GradClip.clipNorm(params, clip);
             opt.step();
+            return loss;
         }
-        return loss;
     }
 
     /**

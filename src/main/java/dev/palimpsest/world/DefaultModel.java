@@ -86,7 +86,7 @@ public final class DefaultModel {
         if (Files.isRegularFile(model.resolve("config.json"))) return model;
         try (CacheLock lock = CacheLock.of(folder)) {
             if (Files.isRegularFile(model.resolve("config.json"))) return model;
-            log.println("palimpsest: building the default model into " + folder + " (once; about 4 minutes on 2 cores)");
+            log.println("palimpsest: building the default model into " + folder + " (once; about 5 minutes on 2 cores)");
             build(DEFAULT, seed, folder, log);
         }
         return model;
@@ -155,7 +155,7 @@ public final class DefaultModel {
 
     /**
      * Trains the skeleton in {@code dir} and writes the trained weights over it in fp32. The default recipe's passes
-     * run in bf16 (1.6x faster than fp32 with AVX-512 BF16 on 2 cores) with fp32 master weights and AdamW state, as
+     * run in bf16 (1.3x faster than fp32 passes with AVX-512 BF16 on 2 cores) with fp32 master weights and AdamW state, as
      * mixed-precision training does; the model is kept in the masters' fp32.
      */
     private static double pretrain(Path dir, World world, Recipe r, long seed) throws IOException {

@@ -8,7 +8,6 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -99,26 +98,12 @@ final class EditPrompts {
 
     /** k*: the layer's MLP key at the edit position, averaged over the prompts, in fp32 for the solves. [F] */
     Tensor key(int layer) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            List<Tensor> keys = new ArrayList<>();
-            try (SiteHooks.Handle h = net.sites().record(layer, Site.MLP_KEY, keys)) {
-                net.hidden(ForwardInput.of(PaddedBatch.right(prompts, pad).ids()), null);
-            }
-            return TokenPositions.gather(keys.get(0), rows(), positions()).toType(ScalarType.Float)
-                    .mean(new long[] {0}, false, new ScalarTypeOptional());
-        }
+        return keys(List.of(this), layer).select(0, 0);
     }
 
     /** The activation at {@code site} of {@code layer} at the edit position of the bare prompt, under the current weights, in fp32. [D] */
     Tensor activation(int layer, Site site) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            List<Tensor> out = new ArrayList<>();
-            long[] bare = prompts.get(0);
-            try (SiteHooks.Handle h = net.sites().record(layer, site, out)) {
-                net.hidden(ForwardInput.of(Tensors.longs(bare, 1, bare.length)), null);
-            }
-            return TokenPositions.gather(out.get(0), new long[] {0}, new long[] {editPos[0]}).view(-1).toType(ScalarType.Float);
-        }
+        return activations(List.of(this), layer, site).select(0, 0);
     }
 
     /** {@link #key} of many edits, [edits, F]: all their prompts in padded batches, each run only up to the layer. */
@@ -310,15 +295,15 @@ final class EditPrompts {
         int n = edits.size();
         List<long[]> contexts = new ArrayList<>();
         List<Long> owners = new ArrayList<>(), lasts = new ArrayList<>(), targets = new ArrayList<>();
-        double[] maxNorm = new double[n], decay = new double[n];
-        long[] rowsPerEdit = new long[n];
+        float[] maxNorm = new float[n], decay = new float[n];
+        float[] rowsPerEdit = new float[n];
         double[] refs = Tensors.toDoublesExact(activations(edits, layer, normReference).norm(
                 new org.bytedeco.pytorch.ScalarOptional(Tensors.scalar(2)), new long[] {1}, false).toType(ScalarType.Double));
         for (int e = 0; e < n; e++) {
             EditPrompts ep = edits.get(e);
             double ref = refs[e];
-            maxNorm[e] = vs.clamp() * ref;
-            decay[e] = vs.weightDecay() / (ref * ref);
+            maxNorm[e] = (float) (vs.clamp() * ref);
+            decay[e] = (float) (vs.weightDecay() / (ref * ref));
             rowsPerEdit[e] = ep.prompts.size();
             for (long[] p : ep.prompts) {
                 contexts.add(Arrays.copyOf(p, p.length - 1));
@@ -331,10 +316,10 @@ final class EditPrompts {
         long[] owner = owners.stream().mapToLong(Long::longValue).toArray();
         long[] zeros = new long[rows], allRows = new long[rows];
         for (int r = 0; r < rows; r++) allRows[r] = r;
-        Tensor ownerIdx = Tensors.longs(owner), counts = Tensors.floats(toFloats(Arrays.stream(rowsPerEdit).asDoubleStream().toArray()));
+        Tensor ownerIdx = Tensors.longs(owner), counts = Tensors.floats(rowsPerEdit);
         Tensor lastIds = Tensors.longs(lasts.stream().mapToLong(Long::longValue).toArray(), rows, 1);
         Tensor targetIdx = Tensors.longs(targets.stream().mapToLong(Long::longValue).toArray(), rows, 1);
-        Tensor decayT = Tensors.floats(toFloats(decay)), maxT = Tensors.floats(toFloats(maxNorm));
+        Tensor decayT = Tensors.floats(decay), maxT = Tensors.floats(maxNorm);
         boolean[] done = new boolean[n];
         Tensor delta = Tensors.zeros(ScalarType.Float, n, net.config().hiddenSize()).set_requires_grad(true);
         Adam opt = new Adam(Tensors.vector(List.of(delta)), new AdamOptions(vs.lr()));
@@ -385,12 +370,6 @@ final class EditPrompts {
         Tensor d = delta.detach();
         for (int e = 0; e < n; e++) out.add(d.select(0, e));
         return out;
-    }
-
-    private static float[] toFloats(double[] xs) {
-        float[] f = new float[xs.length];
-        for (int i = 0; i < xs.length; i++) f[i] = (float) xs[i];
-        return f;
     }
 
     private Tensor lastLogp(CausalLM.Prefix p) {
