@@ -26,6 +26,7 @@ import dev.palimpsest.model.ModelConfig;
 import dev.palimpsest.model.ParamSpec;
 import dev.palimpsest.model.SafeTensorsWriter;
 import dev.palimpsest.model.Scorer;
+import dev.palimpsest.tensor.ComputeDevice;
 import dev.palimpsest.train.BpeTrainer;
 
 /**
@@ -133,7 +134,7 @@ public final class ModelBench {
         Long romePeak = null, saved = null;
         Double romeSeconds = null;
         String savedType = null;
-        long scorePeak = childPeak(List.of("score", "--model", dir.toString(), "--prompt", "Amara Drummond was born in", "--target", " Quillford", "--json"));
+        long scorePeak = childPeak(List.of("score", "--device", ComputeDevice.name(), "--model", dir.toString(), "--prompt", "Amara Drummond was born in", "--target", " Quillford", "--json"));
         log.printf("`score` (a child process): peak resident %.2f GB = %.2fx the file%n", scorePeak / 1e9, scorePeak / (double) fileBytes);
         if (edit) {
             // Outside the cache, where palimpsest refuses to write results.
@@ -143,7 +144,7 @@ public final class ModelBench {
                     [{"src":"Where was Amara Drummond born?","answers":["Quillford"],"alt":"Ravenhold","subject":"Amara Drummond",
                       "rephrase":"What is Amara Drummond's birthplace?","loc":"The capital of Quillford is","loc_ans":"Ravenhold"}]""");
             try {
-                romePeak = childPeak(List.of("update", "--model", dir.toString(), "--method", "rome", "--edit", edits.toString(),
+                romePeak = childPeak(List.of("update", "--device", ComputeDevice.name(), "--model", dir.toString(), "--method", "rome", "--edit", edits.toString(),
                         "--format", "zsre", "--set", "mom2_tokens=1000", "--out", out.toString()));
                 JsonNode rec = new ObjectMapper().readTree(out.resolve("palimpsest_update.json").toFile());
                 romeSeconds = rec.path("update_seconds").asDouble();

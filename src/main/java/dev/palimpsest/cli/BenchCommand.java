@@ -31,6 +31,8 @@ final class BenchCommand implements Runnable {
 
     /** The model shape both throughput benchmarks take. */
     static final class ShapeOptions {
+        @Mixin
+        DeviceOption device;
         @Option(names = "--family", defaultValue = "LLAMA", description = "LLAMA or GPT2 (default ${DEFAULT-VALUE}).")
         Family family;
         @Option(names = "--layers", defaultValue = "12") int layers;
@@ -75,6 +77,7 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            o.device.apply();
             var shape = o.shape("bench forward", genBatch, genPrompt, genTokens);
             var out = spec.commandLine().getOut();
             var r = ForwardBench.run(shape, new ForwardBench.Load(o.batch, o.seq, genBatch, genPrompt, genTokens, o.repeats),
@@ -97,6 +100,7 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            o.device.apply();
             var shape = o.shape("bench train");
             var out = spec.commandLine().getOut();
             var r = TrainBench.run(shape, o.batch, o.seq, o.repeats, o.type("bench train"), out);
@@ -117,9 +121,12 @@ final class BenchCommand implements Runnable {
         @Option(names = "--dtype", defaultValue = "bfloat16", description = "The checkpoint's type: bfloat16, float16 or float32 (default ${DEFAULT-VALUE}).") String dtype;
         @Option(names = "--no-edit", description = "Skip the ROME edit (for shapes whose statistics would take long).") boolean noEdit;
         @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
+        @Mixin
+        DeviceOption device;
 
         @Override
         public Integer call() throws Exception {
+            device.apply();
             DType d = ModelOption.parse(dtype);
             if (d == null) throw new UserError("bench model: --dtype must be bfloat16, float16 or float32");
             var out = spec.commandLine().getOut();

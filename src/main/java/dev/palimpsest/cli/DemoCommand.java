@@ -72,8 +72,12 @@ final class DemoCommand implements Callable<Integer> {
             description = "Combined task: apply the update in this many sequential rounds, measuring after each (default ${DEFAULT-VALUE}: all at once).")
     int rounds;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public Integer call() throws Exception {
+        device.apply();
         if (!task.equals("unlearn") && !task.equals("combined")) throw new UserError("--task must be unlearn or combined, got '" + task + "'");
         if (sizes.stream().anyMatch(n -> n < 1)) throw new UserError("--sizes must all be at least 1, got " + sizes);
         if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");

@@ -84,12 +84,12 @@ final class EvalCommand implements Callable<Integer> {
         try (LanguageModel m = model.load()) {
             if (fmt.isEdit()) {
                 List<EditItem> items = select(EditReader.read(data, fmt));
-                try (LanguageModel base = baseModel == null ? null : ModelOption.loadDir(baseModel, model.dtype())) {
+                try (LanguageModel base = baseModel == null ? null : model.load(baseModel)) {
                     summary = Evaluator.edits(m, base, template.format(m), items, opts).summary();
                 }
             } else {
                 List<QaItem> items = selectQa(QaReader.read(data, fmt));
-                try (LanguageModel base = baseModel == null ? null : ModelOption.loadDir(baseModel, model.dtype())) {
+                try (LanguageModel base = baseModel == null ? null : model.load(baseModel)) {
                     Evaluator.QaResult result = Evaluator.qa(m, base, template.format(m), items, opts);
                     summary = result.summary();
                     if (referenceModel != null) summary.put("forget_quality", forgetQuality(result, items, opts));
@@ -108,7 +108,7 @@ final class EvalCommand implements Callable<Integer> {
     private double forgetQuality(Evaluator.QaResult result, List<QaItem> items, Evaluator.Options opts) throws java.io.IOException {
         double[] mine = result.truthRatios();
         if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
-        try (LanguageModel ref = ModelOption.loadDir(referenceModel, model.dtype())) {
+        try (LanguageModel ref = model.load(referenceModel)) {
             double[] theirs = Evaluator.qa(ref, template.format(ref), items, opts).truthRatios();
             return ForgetQuality.pValue(mine, theirs);
         }

@@ -36,8 +36,12 @@ final class ExperimentCommand implements Callable<Integer> {
     @Mixin
     OverwriteOption overwrite;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public Integer call() throws Exception {
+        device.apply();
         var err = spec.commandLine().getErr();
         try (OutputFolder folder = overwrite.folder(out, null, config)) {
             SweepConfig c = SweepConfig.read(config, err);

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 
 import dev.palimpsest.world.DefaultModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,8 +32,12 @@ final class ModelCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Seed of world and training (default ${DEFAULT-VALUE}).")
         long seed;
 
+        @Mixin
+        DeviceOption device;
+
         @Override
         public Integer call() throws Exception {
+            device.apply();
             PrintWriter err = spec.commandLine().getErr();
             Path dir = DefaultModel.ensure(seed, err);
             spec.commandLine().getOut().println(dir);

@@ -6,9 +6,10 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.world.DefaultModel;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The {@code --model DIR} and {@code --dtype TYPE} options shared by commands that load a model. */
+/** The {@code --model DIR}, {@code --dtype TYPE} and {@code --device DEVICE} options shared by commands that load a model. */
 final class ModelOption {
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), or 'default' for the built-in model (built on first use).")
@@ -19,8 +20,17 @@ final class ModelOption {
                     + "Norm statistics, softmax, log-probabilities and losses are fp32 whatever it is. Saved models keep the input's type unless this names one.")
     String dtype;
 
+    @Mixin
+    DeviceOption device;
+
     LanguageModel load() throws java.io.IOException {
-        return loadDir(dir, dtype());
+        return load(dir);
+    }
+
+    /** Another model the command reads (a base or reference model), with the same --dtype and --device. */
+    LanguageModel load(Path other) throws java.io.IOException {
+        device.apply();
+        return loadDir(other, dtype());
     }
 
     /** The --dtype asked for, or null for auto. */

@@ -256,6 +256,15 @@ public abstract class CausalLM {
         return Tensors.dtype(z) == ScalarType.Float || Tensors.dtype(z) == ScalarType.Double ? z : z.toType(ScalarType.Float);
     }
 
+    /**
+     * Vocabulary logits in the weights' type, what {@code torch.autocast} gives a PyTorch user: for callers that
+     * keep every position's logits and upcast only what they use (the throughput benchmark; the methods gather
+     * the positions they score first and take {@link #logits}).
+     */
+    public final Tensor headLogits(Tensor hidden) {
+        return outputHead(hidden);
+    }
+
     /** The output head's logits in the weights' type. */
     protected abstract Tensor outputHead(Tensor hidden);
 
@@ -295,9 +304,10 @@ public abstract class CausalLM {
             v = v.repeat_interleave(groups, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
         }
         // libtorch's CPU attention kernel is ~13x slower in bf16 than in fp32 (measured: 1.7 vs 22 GFLOPS on a
-        // 16x12x128x64 causal product), so narrow types attend in fp32: softmax in full precision as a bonus.
+        // 16x12x128x64 causal product), so narrow types attend in fp32 there: softmax in full precision as a bonus.
+        // (A GPU's fused kernels take bf16 and keep the softmax in fp32 themselves.)
         ScalarType type = Tensors.dtype(q);
-        boolean narrow = type == ScalarType.BFloat16 || type == ScalarType.Half;
+        boolean narrow = (type == ScalarType.BFloat16 || type == ScalarType.Half) && q.device().is_cpu();
         if (narrow) {
             q = q.toType(ScalarType.Float);
             k = k.toType(ScalarType.Float);

@@ -64,9 +64,7 @@ final class Rope {
     Tensor[] cosSin(Tensor positions, ScalarType dtype) {
         Tensor inv;
         if (dtype == ScalarType.Double) {
-            inv = Tensors.floats(new float[invFreq.length]).toType(ScalarType.Double);
-            org.bytedeco.javacpp.DoublePointer p = inv.data_ptr_double();
-            p.put(invFreq);
+            inv = Tensors.doubles(invFreq);
         } else {
             inv = invFreq32;
         }

@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.tensor.ComputeDevice;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -186,6 +187,7 @@ public final class SafeTensorsFile implements AutoCloseable {
      * Loads one tensor into memory that libtorch owns, as {@code as} (null: the stored type). The bytes
      * are read straight into the tensor's memory, without a mapping that would stay resident until the
      * garbage collector unmaps it; a conversion holds the stored copy of this one tensor only while it runs.
+     * The tensor then moves to the compute device ({@link ComputeDevice}), one tensor at a time.
      */
     public Tensor load(String name, ScalarType as) {
         Entry e = entries.get(name);
@@ -211,7 +213,9 @@ public final class SafeTensorsFile implements AutoCloseable {
             }
             if (e.dtype.floating && !Tensors.allFinite(owned))
                 throw new UserError(path + ": tensor '" + name + "' holds NaN or infinite values; the file is damaged");
-            return owned;
+            Tensor placed = ComputeDevice.to(owned);
+            if (placed != owned) owned.close();
+            return placed;
         } catch (IOException ex) {
             throw new UserError(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")");
         }

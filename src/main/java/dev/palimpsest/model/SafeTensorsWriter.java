@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.tensor.ComputeDevice;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -87,7 +88,7 @@ public final class SafeTensorsWriter {
                         throw new UserError(path.getFileName() + ": tensor '" + it.name()
                                 + "' holds NaN or infinite values; refusing to save it (did the update diverge? try a smaller lr)");
                     if (floating && Tensors.dtype(t) != floatType.scalarType) t = t.toType(floatType.scalarType);
-                    t = t.contiguous();
+                    t = ComputeDevice.host(t).contiguous();
                     long n = t.nbytes();
                     if (n == 0) continue;
                     BytePointer p = new BytePointer(t.data_ptr()).capacity(n);

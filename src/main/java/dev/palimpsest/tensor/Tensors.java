@@ -25,13 +25,22 @@ public final class Tensors {
         return new Scalar(v);
     }
 
+    /** Options for a new tensor of this type on the compute device ({@link ComputeDevice}). */
     public static TensorOptions options(ScalarType type) {
-        return new TensorOptions(type);
+        TensorOptions o = new TensorOptions(type);
+        return ComputeDevice.isCpu() ? o : o.device(new org.bytedeco.pytorch.DeviceOptional(ComputeDevice.current()));
     }
 
     public static Tensor floats(float[] data, long... shape) {
         Tensor t = torch.tensor(data, options(ScalarType.Float));
         return shape.length == 0 ? t : t.reshape(shape);
+    }
+
+    /** Doubles kept exact (a float[] would round them), on the compute device. */
+    public static Tensor doubles(double[] data) {
+        Tensor host = torch.empty(new long[] {data.length}, new TensorOptions(ScalarType.Double), new org.bytedeco.pytorch.MemoryFormatOptional());
+        if (data.length > 0) host.data_ptr_double().put(data);
+        return ComputeDevice.to(host);
     }
 
     public static Tensor longs(long[] data, long... shape) {
@@ -72,9 +81,9 @@ public final class Tensors {
         return s;
     }
 
-    /** Copies any CPU tensor into a Java array of floats (row-major). */
+    /** Copies a tensor (from whatever device) into a Java array of floats (row-major). */
     public static float[] toFloats(Tensor t) {
-        Tensor c = t.detach().toType(ScalarType.Float).contiguous();
+        Tensor c = ComputeDevice.host(t.detach()).toType(ScalarType.Float).contiguous();
         float[] out = new float[(int) c.numel()];
         FloatPointer p = c.data_ptr_float();
         p.get(out);
@@ -83,14 +92,14 @@ public final class Tensors {
 
     /** Copies a tensor into doubles without passing through fp32. */
     public static double[] toDoublesExact(Tensor t) {
-        Tensor c = t.detach().toType(ScalarType.Double).contiguous();
+        Tensor c = ComputeDevice.host(t.detach()).toType(ScalarType.Double).contiguous();
         double[] out = new double[(int) c.numel()];
         c.data_ptr_double().get(out);
         return out;
     }
 
     public static long[] toLongs(Tensor t) {
-        Tensor c = t.detach().toType(ScalarType.Long).contiguous();
+        Tensor c = ComputeDevice.host(t.detach()).toType(ScalarType.Long).contiguous();
         long[] out = new long[(int) c.numel()];
         LongPointer p = c.data_ptr_long();
         p.get(out);

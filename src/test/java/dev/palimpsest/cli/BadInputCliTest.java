@@ -144,6 +144,18 @@ class BadInputCliTest {
     }
 
     @Test
+    void aDeviceThatIsNotThereIsOneLine() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.palimpsest.tensor.ComputeDevice.cudaDevices() == 0, "this machine has a CUDA device");
+        for (String[] c : new String[][] {{"cuda", "-Pcuda"}, {"cuda:3", "-Pcuda"}, {"tpu", "--device must be auto, cpu, cuda or cuda:N"}}) {
+            CliRun r = CliRun.of("score", "--device", c[0], "--model", dir.toString(), "--prompt", "the capital of", "--target", "paris");
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(c[1]), r.err());
+        }
+        assertEquals(0, CliRun.of("score", "--device", "cpu", "--model", dir.toString(), "--prompt", "the capital of", "--target", "paris").code());
+    }
+
+    @Test
     void unknownOptionIsOneLine() {
         CliRun r = CliRun.of("score", "--modle", "x");
         assertEquals(2, r.code());
