@@ -14,10 +14,11 @@ import dev.palimpsest.tensor.Tensors;
 final class AttentionMask {
     private AttentionMask() {}
 
-    static Tensor build(long past, long queries, long batch, Tensor keyMask, Integer window) {
+    /** {@code explicit}: a mask whenever a query must not see some key (no is_causal fast path, for soft-capped attention). */
+    static Tensor build(long past, long queries, long batch, Tensor keyMask, Integer window, boolean explicit) {
         long keys = past + queries;
         boolean windowBites = window != null && keys > window;
-        if (keyMask == null && past == 0 && !windowBites) return null; // is_causal fast path
+        if (keyMask == null && past == 0 && !windowBites && !explicit) return null; // is_causal fast path
         if (keyMask == null && queries == 1 && !windowBites) return null; // one new token sees everything
         Tensor qIdx = Tensors.arange(queries).add(Tensors.scalar(past)).view(queries, 1);
         Tensor kIdx = Tensors.arange(keys).view(1, keys);

@@ -56,6 +56,7 @@ public abstract class CausalLM {
         }
         return switch (config.family()) {
             case LLAMA -> new LlamaModel(config, ordered);
+            case PARALLEL -> new ParallelModel(config, ordered);
             case GPT2 -> new Gpt2Model(config, ordered);
         };
     }
@@ -76,6 +77,7 @@ public abstract class CausalLM {
     public static List<ParamSpec> specs(ModelConfig config) {
         return switch (config.family()) {
             case LLAMA -> LlamaModel.paramSpecs(config);
+            case PARALLEL -> ParallelModel.paramSpecs(config);
             case GPT2 -> Gpt2Model.paramSpecs(config);
         };
     }
@@ -189,8 +191,15 @@ public abstract class CausalLM {
         }
     }
 
-    /** What every layer of one pass shares: position ids, the attention mask, and the key masks (this pass's, and with the cache's). */
-    private record Pass(Tensor positions, Tensor mask, Tensor keyMask, Tensor fullMask, long past) {}
+    /**
+     * What every layer of one pass shares: position ids, the attention mask (and, where layers alternate between a
+     * sliding window and the whole context, the global layers' mask), and the key masks (this pass's, and with the cache's).
+     */
+    private record Pass(Tensor positions, Tensor mask, Tensor globalMask, Tensor keyMask, Tensor fullMask, long past) {
+        Tensor maskOf(ModelConfig config, int layer) {
+            return config.mixedWindows() && config.windowOf(layer) == null ? globalMask : mask;
+        }
+    }
 
     private Pass pass(ForwardInput in, KvCache cache) {
         Tensor ids = in.ids();
@@ -208,8 +217,11 @@ public abstract class CausalLM {
                 positions = Tensors.arange(tokens).add(Tensors.scalar(past)).view(1, tokens).expand(batch, tokens);
             }
         }
-        Tensor mask = AttentionMask.build(past, tokens, batch, fullMask, config.slidingWindow());
-        return new Pass(positions, mask, in.keyMask(), fullMask, past);
+        // Soft-capped scores are computed explicitly, so the causal structure must be a mask there too.
+        boolean explicit = softcap() != null;
+        Tensor mask = AttentionMask.build(past, tokens, batch, fullMask, config.slidingWindow(), explicit);
+        Tensor global = config.mixedWindows() ? AttentionMask.build(past, tokens, batch, fullMask, null, explicit) : null;
+        return new Pass(positions, mask, global, in.keyMask(), fullMask, past);
     }
 
     /** Runs layers [from, to) on the residual stream {@code h}. */
@@ -219,7 +231,7 @@ public abstract class CausalLM {
         sites.setOwner(caller);
         sites.setPass(pass.keyMask(), pass.past());
         try {
-            for (int l = from; l < to; l++) h = runLayer(l, h, pass.positions(), pass.mask(), cache, caller);
+            for (int l = from; l < to; l++) h = runLayer(l, h, pass.positions(), pass.maskOf(config, l), cache, caller);
         } finally {
             sites.setOwner(null);
             sites.setPass(null, 0);
@@ -292,6 +304,7 @@ public abstract class CausalLM {
      */
     protected Tensor attend(int layer, Tensor q, Tensor k, Tensor v, Tensor mask, KvCache cache, double scale) {
         if (cache != null && cache.frozen()) return attendFrozen(cache.cached(layer), q, k, v, mask, scale);
+        if (softcap() != null) return attendCapped(q, k, v, mask, cache, layer, scale, softcap());
         boolean causal = mask == null && (cache == null || cache.length() == 0);
         if (cache != null) {
             Tensor[] kv = cache.append(layer, k, v);
@@ -321,6 +334,36 @@ public abstract class CausalLM {
         return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
     }
 
+    /** Gemma 2's soft-capping of attention scores (cap·tanh(s/cap)), or null. */
+    private Double softcap() {
+        return config.variant() == null ? null : config.variant().attnSoftcap();
+    }
+
+    /**
+     * Attention with soft-capped scores (Gemma 2), which the fused kernel cannot do: scores in fp32, capped,
+     * masked (the pass's mask is explicit whenever capping is on; one new token over a cache needs none), softmaxed.
+     */
+    private Tensor attendCapped(Tensor q, Tensor k, Tensor v, Tensor mask, KvCache cache, int layer, double scale, double cap) {
+        if (cache != null) {
+            Tensor[] kv = cache.append(layer, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        ScalarType type = Tensors.dtype(q);
+        long b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), g = h / hkv, keys = k.size(2);
+        Tensor qf = q.toType(ScalarType.Float).reshape(b, hkv, g * t, d);
+        Tensor scores = qf.matmul(k.toType(ScalarType.Float).transpose(2, 3)).mul(Tensors.scalar(scale));
+        scores = scores.div(Tensors.scalar(cap)).tanh().mul(Tensors.scalar(cap));
+        if (mask != null) {
+            Tensor m = mask.view(b, 1, 1, t, keys).expand(b, hkv, g, t, keys).reshape(b, hkv, g * t, keys);
+            scores = scores.masked_fill(m.logical_not(), Tensors.scalar(Double.NEGATIVE_INFINITY));
+        } else if (t > 1) {
+            throw new IllegalStateException("capped attention over more than one new token needs the pass's mask");
+        }
+        Tensor out = scores.softmax(-1).matmul(v.toType(ScalarType.Float)).view(b, h, t, d).toType(type);
+        return out.transpose(1, 2).reshape(b, t, h * d);
+    }
+
     /**
      * Attention of new tokens over a frozen cache and themselves, without concatenating the cache: the scores over the
      * cached keys and over the new keys are softmaxed together and the two value sums added. An optimisation that runs
@@ -336,6 +379,7 @@ public abstract class CausalLM {
         Tensor kn = k.toType(ScalarType.Float), vn = v.toType(ScalarType.Float);
         long past = kc.size(2);
         Tensor scores = Tensors.cat(-1, qf.matmul(kc.transpose(2, 3)), qf.matmul(kn.transpose(2, 3))).mul(Tensors.scalar(scale));
+        if (softcap() != null) scores = scores.div(Tensors.scalar(softcap())).tanh().mul(Tensors.scalar(softcap()));
         if (mask != null) {
             // [b, 1, t, past + t] -> one row per query of every group
             Tensor m = mask.view(b, 1, 1, t, past + t).expand(b, hkv, g, t, past + t).reshape(b, hkv, g * t, past + t);

@@ -80,6 +80,11 @@ public final class Checkpoint {
         } else if (dir.has(SINGLE)) {
             SafeTensorsFile f = SafeTensorsFile.read(dir.channel(SINGLE), dir.path(SINGLE));
             for (String n : f.entries().keySet()) byName.put(n, f);
+        } else if (dir.has("pytorch_model.bin") || dir.has("pytorch_model.bin.index.json")) {
+            // A pickle runs whatever code it names when it is loaded: not something to open on a user's behalf.
+            throw new UserError(dir.dir() + ": has pytorch_model.bin (a Python pickle, which can run arbitrary code when loaded); "
+                    + "palimpsest reads safetensors only: convert it once where you trust the file, e.g. with transformers "
+                    + "AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(NEW_DIR), which writes model.safetensors");
         } else {
             throw new UserError(dir.dir() + ": no " + SINGLE + " or " + INDEX + " (only safetensors weights are supported)");
         }

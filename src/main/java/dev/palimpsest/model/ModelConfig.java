@@ -36,7 +36,49 @@ public record ModelConfig(
         Integer bosTokenId,
         List<Integer> eosTokenIds,
         String torchDtype,
+        Variant variant,
         ObjectNode raw) {
+
+    /**
+     * How a Llama-layout family departs from Llama's block (Llama, Mistral and Qwen2 depart in nothing).
+     *
+     * @param qkNorm         Qwen3: RMSNorm over each head of q and k before the rotary embedding ({@code q_norm}, {@code k_norm})
+     * @param normOffset     Gemma: norms scale by (offset + w), 1 for Gemma's zero-centred weights, else 0
+     * @param scaleEmbeddings Gemma: embeddings multiplied by √hidden_size
+     * @param gelu           Gemma: the gate's activation is tanh-approximated gelu (GeGLU) instead of SiLU
+     * @param sandwichNorms  Gemma 2: norms after attention and around the MLP (post-attention, pre/post feed-forward)
+     * @param attnSoftcap    Gemma 2: attention scores soft-capped as cap·tanh(s/cap), or null
+     * @param finalSoftcap   Gemma 2: logits soft-capped the same way, or null
+     * @param queryScale     Gemma 2: attention scale 1/√query_pre_attn_scalar instead of 1/√head_dim, or null
+     * @param alternateWindow Gemma 2: the sliding window applies to even layers only (odd layers attend globally)
+     * @param fused          Phi-3: one {@code qkv_proj} (q, k, v rows) and one {@code gate_up_proj} (gate rows first)
+     * @param rotaryDim      the head dimensions the rotary embedding turns (head_dim × partial_rotary_factor)
+     * @param interleavedRotary GPT-J: rotary pairs of neighbouring dimensions (rotate-every-two), not halves
+     * @param parallelResidual the parallel families: attention and MLP read the same stream (GPT-NeoX may say no)
+     * @param exactGelu      GPT-NeoX: the MLP's gelu is the exact (erf) one, not the tanh approximation
+     */
+    public record Variant(boolean qkNorm, double normOffset, boolean scaleEmbeddings, boolean gelu, boolean sandwichNorms,
+            Double attnSoftcap, Double finalSoftcap, Double queryScale, boolean alternateWindow, boolean fused, int rotaryDim,
+            boolean interleavedRotary, boolean parallelResidual, boolean exactGelu) {
+        static Variant plain(int headDim) {
+            return new Variant(false, 0, false, false, false, null, null, null, false, false, headDim, false, false, false);
+        }
+
+        static Variant parallel(int rotaryDim, boolean interleaved, boolean parallelResidual, boolean exactGelu) {
+            return new Variant(false, 0, false, false, false, null, null, null, false, false, rotaryDim, interleaved, parallelResidual, exactGelu);
+        }
+    }
+
+    /** The sliding window of a layer's attention, or null when it sees the whole context. */
+    public Integer windowOf(int layer) {
+        if (slidingWindow == null) return null;
+        return variant != null && variant.alternateWindow() && layer % 2 == 1 ? null : slidingWindow;
+    }
+
+    /** Whether some layers attend through a sliding window and others globally (each pass then builds both masks). */
+    public boolean mixedWindows() {
+        return slidingWindow != null && variant != null && variant.alternateWindow() && numLayers > 1;
+    }
 
     /** Rotary-frequency scaling as in transformers' rope_scaling (types default, linear, llama3). */
     public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
@@ -46,7 +88,7 @@ public record ModelConfig(
 
     /** The config.json field that sets the context length (maxPositions). */
     public String contextField() {
-        return family == Family.GPT2 ? "n_positions" : "max_position_embeddings";
+        return family == Family.GPT2 || architecture.equals("GPTJForCausalLM") || architecture.equals("gptj") ? "n_positions" : "max_position_embeddings";
     }
 
     /**
@@ -72,30 +114,150 @@ public record ModelConfig(
             case "LlamaForCausalLM", "llama" -> llama(arch, f, false, false);
             case "MistralForCausalLM", "mistral" -> llama(arch, f, false, true);
             case "Qwen2ForCausalLM", "qwen2" -> llama(arch, f, true, false);
+            case "Qwen3ForCausalLM", "qwen3", "GemmaForCausalLM", "gemma", "Gemma2ForCausalLM", "gemma2",
+                    "Phi3ForCausalLM", "phi3" -> variant(arch, f);
+            case "PhiForCausalLM", "phi" -> phi(arch, f);
+            case "GPTNeoXForCausalLM", "gpt_neox" -> neox(arch, f);
+            case "GPTJForCausalLM", "gptj" -> gptj(arch, f);
             case "GPT2LMHeadModel", "gpt2" -> gpt2(arch, f);
-            default -> throw new UserError(file + ": unsupported architecture '" + arch
-                    + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel)");
+            default -> throw new UserError(file + ": unsupported architecture '" + arch + "' (supported: " + SUPPORTED + ")");
         };
+    }
+
+    /** The architectures this runtime loads, as config.json names them. */
+    public static final String SUPPORTED = "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, "
+            + "GemmaForCausalLM, Gemma2ForCausalLM, Phi3ForCausalLM, PhiForCausalLM, GPTNeoXForCausalLM, GPTJForCausalLM, GPT2LMHeadModel";
+
+    /** Phi (phi-1.5, phi-2): biased attention and MLP side by side from one LayerNorm, partial rotary, gelu_new. */
+    private static ModelConfig phi(String arch, Fields f) {
+        String act = f.str("hidden_act", "gelu_new");
+        if (!act.equals("gelu_new")) throw f.error("hidden_act", "'" + act + "' is not supported (gelu_new)");
+        if (f.bool("qk_layernorm", false)) throw f.error("qk_layernorm", "true is not supported");
+        int hidden = f.positive("hidden_size"), heads = f.positive("num_attention_heads");
+        int kvHeads = f.has("num_key_value_heads") ? f.positive("num_key_value_heads") : heads;
+        if (hidden % heads != 0) throw f.error("num_attention_heads", heads + " does not divide hidden_size " + hidden);
+        if (heads % kvHeads != 0) throw f.error("num_key_value_heads", kvHeads + " does not divide num_attention_heads " + heads);
+        int headDim = hidden / heads;
+        int rotary = rotaryDim(f, "partial_rotary_factor", headDim, f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 0.5);
+        return new ModelConfig(arch, Family.PARALLEL, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
+                f.positive("num_hidden_layers"), heads, kvHeads, headDim, f.integer("max_position_embeddings", 2048),
+                f.number("layer_norm_eps", 1e-5), f.number("rope_theta", 10000.0), ropeScaling(f), f.bool("tie_word_embeddings", false),
+                true, true, true, null, false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
+                Variant.parallel(rotary, false, true, false), f.raw);
+    }
+
+    /** GPT-NeoX / Pythia: fused per-head query_key_value, partial rotary (rotary_pct), two LayerNorms, exact gelu. */
+    private static ModelConfig neox(String arch, Fields f) {
+        String act = f.str("hidden_act", "gelu");
+        if (!act.equals("gelu") && !act.equals("gelu_new")) throw f.error("hidden_act", "'" + act + "' is not supported (gelu, gelu_new)");
+        int hidden = f.positive("hidden_size"), heads = f.positive("num_attention_heads");
+        if (hidden % heads != 0) throw f.error("num_attention_heads", heads + " does not divide hidden_size " + hidden);
+        int headDim = hidden / heads;
+        int rotary = rotaryDim(f, "rotary_pct", headDim, f.has("rotary_pct") ? f.fraction("rotary_pct") : 0.25);
+        double theta = f.has("rope_theta") ? f.number("rope_theta", 10000) : f.number("rotary_emb_base", 10000);
+        boolean bias = f.bool("attention_bias", true);
+        return new ModelConfig(arch, Family.PARALLEL, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
+                f.positive("num_hidden_layers"), heads, heads, headDim, f.integer("max_position_embeddings", 2048),
+                f.number("layer_norm_eps", 1e-5), theta, ropeScaling(f), f.bool("tie_word_embeddings", false),
+                bias, bias, true, null, false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
+                Variant.parallel(rotary, false, f.bool("use_parallel_residual", true), act.equals("gelu")), f.raw);
+    }
+
+    /** GPT-J: attention (no biases) and MLP side by side from one LayerNorm, interleaved rotary on rotary_dim, gelu_new. */
+    private static ModelConfig gptj(String arch, Fields f) {
+        String act = f.str("activation_function", "gelu_new");
+        if (!act.equals("gelu_new")) throw f.error("activation_function", "'" + act + "' is not supported (gelu_new)");
+        int hidden = f.positive("n_embd"), heads = f.positive("n_head");
+        if (hidden % heads != 0) throw f.error("n_head", heads + " does not divide n_embd " + hidden);
+        int headDim = hidden / heads;
+        int rotary = f.has("rotary_dim") ? f.positive("rotary_dim") : headDim;
+        if (rotary > headDim || rotary % 2 != 0) throw f.error("rotary_dim", rotary + " must be even and at most the head dimension " + headDim);
+        int inner = f.has("n_inner") ? f.positive("n_inner") : 4 * hidden;
+        return new ModelConfig(arch, Family.PARALLEL, f.positive("vocab_size"), hidden, inner, f.positive("n_layer"), heads, heads, headDim,
+                f.positive("n_positions"), f.number("layer_norm_epsilon", 1e-5), f.number("rope_theta", 10000.0), RopeScaling.NONE,
+                f.bool("tie_word_embeddings", false), false, false, true, null, false, f.optionalInt("bos_token_id"),
+                f.intList("eos_token_id"), f.str("torch_dtype", "float32"), Variant.parallel(rotary, true, true, false), f.raw);
+    }
+
+    /** head_dim × factor, which must be a positive even number of dimensions. */
+    private static int rotaryDim(Fields f, String field, int headDim, double factor) {
+        int rotary = (int) (headDim * factor);
+        if (rotary % 2 != 0 || rotary == 0) throw f.error(field, factor + " leaves an odd or empty rotary dimension (" + rotary + ")");
+        return rotary;
+    }
+
+    /** Qwen3, Gemma, Gemma 2 and Phi-3: Llama's layout with the departures {@link Variant} lists. */
+    private static ModelConfig variant(String arch, Fields f) {
+        String kind = arch.toLowerCase(java.util.Locale.ROOT).replace("forcausallm", "");
+        boolean gemma = kind.startsWith("gemma"), gemma2 = kind.equals("gemma2"), phi3 = kind.equals("phi3"), qwen3 = kind.equals("qwen3");
+        // Gemma's config names the activation hidden_activation (older files: hidden_act); both mean tanh-gelu.
+        String actField = gemma && f.has("hidden_activation") ? "hidden_activation" : "hidden_act";
+        String act = f.str(actField, gemma ? "gelu_pytorch_tanh" : "silu");
+        if (gemma && !act.equals("gelu_pytorch_tanh") && !act.equals("gelu"))
+            throw f.error(actField, "'" + act + "' is not supported (gelu_pytorch_tanh)");
+        if (!gemma && !act.equals("silu")) throw f.error(actField, "'" + act + "' is not supported (only silu)");
+        // q, k, v and o share one attention_bias switch in these families.
+        boolean bias = f.bool("attention_bias", false);
+        Integer window = (gemma2 || phi3) && f.has("sliding_window") ? f.positive("sliding_window") : null;
+        ModelConfig base = llamaShape(arch, f, bias, window, gemma).withOutputBias(bias);
+        if (phi3 && f.has("rope_scaling") && !f.raw.get("rope_scaling").isNull())
+            throw f.error("rope_scaling", "Phi-3's longrope/su scaling (the 128k variants) is not supported yet");
+        int rotary = rotaryDim(f, "partial_rotary_factor", base.headDim(), f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 1.0);
+        Double attnCap = gemma2 ? f.optionalNumber("attn_logit_softcapping") : null;
+        Double finalCap = gemma2 ? f.optionalNumber("final_logit_softcapping") : null;
+        Double queryScale = gemma2 && f.has("query_pre_attn_scalar") ? 1.0 / Math.sqrt(f.number("query_pre_attn_scalar", 1)) : null;
+        if (gemma2 && f.has("layer_types")) checkAlternating(f, base.numLayers());
+        Variant v = new Variant(qwen3, gemma ? 1.0 : 0.0, gemma, gemma, gemma2, attnCap, finalCap, queryScale, gemma2, phi3, rotary,
+                false, false, false);
+        return base.withVariant(v);
+    }
+
+    /** Gemma 2's layer_types, when given, must be the alternation this runtime implements (sliding on even layers). */
+    private static void checkAlternating(Fields f, int layers) {
+        JsonNode types = f.raw.get("layer_types");
+        if (!types.isArray() || types.size() != layers) throw f.error("layer_types", "expected one entry per layer (" + layers + ")");
+        for (int i = 0; i < layers; i++) {
+            String want = i % 2 == 0 ? "sliding_attention" : "full_attention";
+            if (!types.get(i).asText().equals(want))
+                throw f.error("layer_types", "layer " + i + " is '" + types.get(i).asText() + "'; only Gemma 2's alternation (sliding on even layers) is supported");
+        }
+    }
+
+    private ModelConfig withVariant(Variant v) {
+        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositions, normEps, ropeTheta, ropeScaling, tieEmbeddings, qkvBias, outputBias, mlpBias, slidingWindow,
+                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, v, raw);
     }
 
     private static ModelConfig llama(String arch, Fields f, boolean qwen, boolean mistral) {
         String act = f.str("hidden_act", "silu");
         if (!act.equals("silu")) throw f.error("hidden_act", "'" + act + "' is not supported (only silu)");
+        Integer window = null;
+        if (mistral && f.has("sliding_window")) window = f.positive("sliding_window");
+        if (qwen && f.bool("use_sliding_window", false) && f.has("sliding_window")) window = f.positive("sliding_window");
+        return llamaShape(arch, f, qwen || f.bool("attention_bias", false), window, false).withOutputBias(!qwen && f.bool("attention_bias", false));
+    }
+
+    private ModelConfig withOutputBias(boolean bias) {
+        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositions, normEps, ropeTheta, ropeScaling, tieEmbeddings, qkvBias, bias, mlpBias, slidingWindow,
+                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, variant, raw);
+    }
+
+    /** The fields every Llama-layout config shares; {@code tiedByDefault}: Gemma ties its embeddings unless told otherwise. */
+    private static ModelConfig llamaShape(String arch, Fields f, boolean attnBias, Integer window, boolean tiedByDefault) {
         int hidden = f.positive("hidden_size");
         int heads = f.positive("num_attention_heads");
         int kvHeads = f.has("num_key_value_heads") ? f.positive("num_key_value_heads") : heads;
         if (heads % kvHeads != 0) throw f.error("num_key_value_heads", kvHeads + " does not divide num_attention_heads " + heads);
         int headDim = f.has("head_dim") ? f.positive("head_dim") : hidden / heads;
         if (!f.has("head_dim") && hidden % heads != 0) throw f.error("num_attention_heads", heads + " does not divide hidden_size " + hidden);
-        boolean attnBias = qwen || f.bool("attention_bias", false);
-        Integer window = null;
-        if (mistral && f.has("sliding_window")) window = f.positive("sliding_window");
-        if (qwen && f.bool("use_sliding_window", false) && f.has("sliding_window")) window = f.positive("sliding_window");
         return new ModelConfig(arch, Family.LLAMA, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
                 f.positive("num_hidden_layers"), heads, kvHeads, headDim, f.integer("max_position_embeddings", 2048),
                 f.number("rms_norm_eps", 1e-6), f.number("rope_theta", 10000.0), ropeScaling(f),
-                f.bool("tie_word_embeddings", false), attnBias, attnBias && !qwen, f.bool("mlp_bias", false), window,
-                false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"), f.raw);
+                f.bool("tie_word_embeddings", tiedByDefault), attnBias, false, f.bool("mlp_bias", false), window,
+                false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
+                Variant.plain(headDim), f.raw);
     }
 
     private static ModelConfig gpt2(String arch, Fields f) {
@@ -112,7 +274,7 @@ public record ModelConfig(
                 heads, heads, hidden / heads, f.positive("n_positions"), f.number("layer_norm_epsilon", 1e-5), 0,
                 RopeScaling.NONE, f.bool("tie_word_embeddings", true), true, true, true, null,
                 f.bool("scale_attn_by_inverse_layer_idx", false), f.optionalInt("bos_token_id"),
-                f.intList("eos_token_id"), f.str("torch_dtype", "float32"), f.raw);
+                f.intList("eos_token_id"), f.str("torch_dtype", "float32"), null, f.raw);
     }
 
     private static RopeScaling ropeScaling(Fields f) {
@@ -208,6 +370,17 @@ public record ModelConfig(
             if (!n.isNumber() || !(n.asDouble() > 0) || !Double.isFinite(n.asDouble()))
                 throw error(name, "expected a positive number, got " + n);
             return n.asDouble();
+        }
+
+        /** A number in (0, 1]. */
+        double fraction(String name) {
+            double v = number(name, 1);
+            if (v > 1) throw error(name, "expected a number in (0, 1], got " + v);
+            return v;
+        }
+
+        Double optionalNumber(String name) {
+            return has(name) ? number(name, 1) : null;
         }
 
         boolean bool(String name, boolean fallback) {

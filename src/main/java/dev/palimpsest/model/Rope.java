@@ -1,5 +1,7 @@
 package dev.palimpsest.model;
 
+import java.util.List;
+
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -10,14 +12,18 @@ import dev.palimpsest.tensor.Tensors;
  * Rotary position embedding in the rotate-half layout of transformers' Llama: the head dimension is
  * split in two halves (x1, x2) and rotated as x·cos + (−x2, x1)·sin, with inverse frequencies
  * θ^(−2i/d), optionally rescaled (linear, llama3). Frequencies are computed in fp32 as transformers
- * does (in fp64 for an fp64 model).
+ * does (in fp64 for an fp64 model). With a partial rotary factor (Phi, Phi-3, GPT-NeoX, GPT-J) only
+ * the first d = rotary dimensions of each head turn; the rest pass through. GPT-J pairs neighbouring
+ * dimensions (2i, 2i+1) instead of the two halves (its rotate-every-two).
  */
 final class Rope {
     private final double[] invFreq;
     private final Tensor invFreq32;
+    private final boolean interleaved;
 
     Rope(ModelConfig config) {
-        int dim = config.headDim();
+        int dim = config.variant() != null ? config.variant().rotaryDim() : config.headDim();
+        interleaved = config.variant() != null && config.variant().interleavedRotary();
         invFreq = new double[dim / 2];
         for (int i = 0; i < invFreq.length; i++) {
             float exponent = (float) (2 * i) / dim;
@@ -70,11 +76,31 @@ final class Rope {
         }
         ScalarType compute = Tensors.dtype(inv);
         Tensor freqs = positions.toType(compute).unsqueeze(-1).mul(inv.view(1, 1, -1)); // [B, T, d/2]
-        Tensor emb = Tensors.cat(-1, freqs, freqs);
+        Tensor emb = interleaved
+                ? freqs.repeat_interleave(2, new org.bytedeco.pytorch.LongOptional(-1), new org.bytedeco.pytorch.LongOptional())
+                : Tensors.cat(-1, freqs, freqs);
         return new Tensor[] {emb.cos().toType(dtype).unsqueeze(1), emb.sin().toType(dtype).unsqueeze(1)};
     }
 
+    /** Turns x [B, H, T, d] by the tables {@link #cosSin} made, in this model's pairing of dimensions. */
+    Tensor apply(Tensor x, Tensor[] cosSin) {
+        if (!interleaved) return apply(x, cosSin[0], cosSin[1]);
+        Tensor cos = cosSin[0], sin = cosSin[1];
+        long rot = cos.size(-1), d = x.size(-1);
+        Tensor part = rot < d ? x.narrow(-1, 0, rot) : x;
+        // rotate-every-two: (x0, x1, x2, x3, ...) -> (-x1, x0, -x3, x2, ...)
+        Tensor pairs = part.unflatten(-1, new long[] {rot / 2, 2});
+        Tensor rotated = torch.stack(Tensors.vector(List.of(pairs.select(-1, 1).neg(), pairs.select(-1, 0))), -1).flatten(-2, -1);
+        Tensor turned = part.mul(cos).add(rotated.mul(sin));
+        return rot < d ? Tensors.cat(-1, turned, x.narrow(-1, rot, d - rot)) : turned;
+    }
+
     static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
+        long rot = cos.size(-1);
+        if (rot < x.size(-1)) {
+            Tensor turned = apply(x.narrow(-1, 0, rot), cos, sin);
+            return Tensors.cat(-1, turned, x.narrow(-1, rot, x.size(-1) - rot));
+        }
         long half = x.size(-1) / 2;
         Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
         Tensor rotated = Tensors.cat(-1, x2.neg(), x1);

@@ -116,6 +116,13 @@ class BadInputCliTest {
     }
 
     @Test
+    void pickleWeightsAreRefusedWithHowToConvert() throws IOException {
+        Files.move(weights(), dir.resolve("pytorch_model.bin"));
+        assertFails("pytorch_model.bin (a Python pickle, which can run arbitrary code when loaded)");
+        assertTrue(score().err().contains("save_pretrained"), "says how to convert");
+    }
+
+    @Test
     void unknownArchitecture() throws IOException {
         ObjectNode cfg = TinyModels.llamaConfig();
         cfg.putArray("architectures").add("MambaForCausalLM");

@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -21,11 +21,7 @@ import dev.palimpsest.tensor.Tensors;
 
 class BatchingAndCacheTest {
     static ObjectNode config(String family) {
-        return switch (family) {
-            case "llama" -> TinyModels.llamaConfig();
-            case "qwen2" -> TinyModels.qwen2Config();
-            default -> TinyModels.gpt2Config();
-        };
+        return TinyModels.config(family);
     }
 
     static final List<long[]> PROMPTS = List.of(TinyModels.ids("the capital of france is"),
@@ -33,7 +29,7 @@ class BatchingAndCacheTest {
             TinyModels.ids("the river flows through the city of paris end"));
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+    @MethodSource("dev.palimpsest.model.TinyModels#families")
     void scoringABatchEqualsScoringEachAlone(String family) {
         CausalLM net = TinyModels.randomNet(config(family), 3);
         List<long[]> targets = List.of(TinyModels.ids("paris"), TinyModels.ids("red blue green"),
@@ -46,7 +42,7 @@ class BatchingAndCacheTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+    @MethodSource("dev.palimpsest.model.TinyModels#families")
     void leftPaddedBatchGivesEachRowItsUnpaddedLogits(String family) {
         CausalLM net = TinyModels.randomNet(config(family), 5);
         try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
@@ -65,7 +61,7 @@ class BatchingAndCacheTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+    @MethodSource("dev.palimpsest.model.TinyModels#families")
     void runningFromAPrefixEqualsTheWholePassAndRunsOnlyTheLayersAbove(String family) {
         CausalLM net = TinyModels.randomNet(config(family), 6);
         try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
@@ -90,7 +86,7 @@ class BatchingAndCacheTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+    @MethodSource("dev.palimpsest.model.TinyModels#families")
     void cachedGenerationEqualsUncachedGeneration(String family) {
         CausalLM net = TinyModels.randomNet(config(family), 9);
         List<long[]> cached = Generator.greedyIds(net, PROMPTS, 12, Set.of(2L), 0, true);

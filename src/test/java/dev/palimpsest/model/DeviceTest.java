@@ -47,8 +47,10 @@ class DeviceTest {
             forward.logitsMatchTheDoublePrecisionReference((String) a.get()[0], (ObjectNode) a.get()[1]);
             forward.fp64ModelMatchesTheReferenceToRoundoff((String) a.get()[0], (ObjectNode) a.get()[1]);
         }
+        FamilyReferenceTest families = new FamilyReferenceTest();
+        for (String family : FamilyReferenceTest.FIXTURES) families.logProbabilitiesMatchTheIndependentReference(family);
         BatchingAndCacheTest batching = new BatchingAndCacheTest();
-        for (String family : List.of("llama", "qwen2", "gpt2")) {
+        for (String family : TinyModels.FAMILIES) {
             batching.scoringABatchEqualsScoringEachAlone(family);
             batching.leftPaddedBatchGivesEachRowItsUnpaddedLogits(family);
             batching.runningFromAPrefixEqualsTheWholePassAndRunsOnlyTheLayersAbove(family);

@@ -35,7 +35,8 @@ class PrecisionTest {
     @Test
     void narrowComputeAgreesWithFp32ForEveryFamily() throws IOException {
         for (ObjectNode cfg : new ObjectNode[] {TinyModels.llamaConfig(), TinyModels.qwen2Config(), TinyModels.tiedLlamaConfig(),
-                TinyModels.gpt2Config()}) {
+                TinyModels.gpt2Config(), TinyModels.qwen3Config(), TinyModels.gemmaConfig(),
+                TinyModels.gemma2Config(), TinyModels.phi3Config(), TinyModels.phiConfig(), TinyModels.gptNeoxConfig(), TinyModels.gptjConfig()}) {
             String family = cfg.get("architectures").get(0).asText() + cfg.hashCode();
             Path dir = TinyModels.writeDir(tmp.resolve(family), cfg, TinyModels.randomNet(cfg, 29), DType.F32, true);
             Random rnd = new Random(4);

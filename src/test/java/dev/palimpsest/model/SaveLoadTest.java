@@ -29,7 +29,8 @@ class SaveLoadTest {
     @Test
     void saveThenLoadIsBitExactForEveryFamily() throws IOException {
         for (ObjectNode cfg : new ObjectNode[] {TinyModels.llamaConfig(), TinyModels.qwen2Config(),
-                TinyModels.tiedLlamaConfig(), TinyModels.gpt2Config()}) {
+                TinyModels.tiedLlamaConfig(), TinyModels.gpt2Config(), TinyModels.qwen3Config(), TinyModels.gemmaConfig(),
+                TinyModels.gemma2Config(), TinyModels.phi3Config(), TinyModels.phiConfig(), TinyModels.gptNeoxConfig(), TinyModels.gptjConfig()}) {
             CausalLM net = TinyModels.randomNet(cfg, 13);
             Path src = TinyModels.writeDir(tmp.resolve("src-" + cfg.get("architectures").get(0).asText() + cfg.hashCode()),
                     cfg, net, DType.F32, true);

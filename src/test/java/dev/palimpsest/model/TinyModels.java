@@ -58,6 +58,129 @@ public final class TinyModels {
         return c;
     }
 
+    /** Qwen3: per-head q/k RMSNorm, head_dim 8 (so heads × head_dim = 32 is not the width 16). */
+    public static ObjectNode qwen3Config() {
+        ObjectNode c = llamaConfig();
+        c.putArray("architectures").add("Qwen3ForCausalLM");
+        c.put("model_type", "qwen3");
+        c.put("head_dim", 8);
+        c.put("rope_theta", 1000000.0);
+        return c;
+    }
+
+    /** Gemma: (1 + w) norms, embeddings × √width, GeGLU, tied, one key-value head, head_dim 8. */
+    public static ObjectNode gemmaConfig() {
+        ObjectNode c = llamaConfig();
+        c.remove("hidden_act");
+        c.putArray("architectures").add("GemmaForCausalLM");
+        c.put("model_type", "gemma");
+        c.put("head_dim", 8);
+        c.put("num_key_value_heads", 1);
+        c.put("tie_word_embeddings", true);
+        c.put("hidden_activation", "gelu_pytorch_tanh");
+        return c;
+    }
+
+    /** Gemma 2: Gemma plus sandwich norms, soft-capping, query_pre_attn_scalar and a sliding window of 3 on even layers. */
+    public static ObjectNode gemma2Config() {
+        ObjectNode c = gemmaConfig();
+        c.putArray("architectures").add("Gemma2ForCausalLM");
+        c.put("model_type", "gemma2");
+        c.put("num_hidden_layers", 3);
+        c.put("num_key_value_heads", 2);
+        c.put("query_pre_attn_scalar", 6);
+        c.put("attn_logit_softcapping", 2.0);
+        c.put("final_logit_softcapping", 3.0);
+        c.put("sliding_window", 3);
+        return c;
+    }
+
+    /** Phi-3: fused qkv and gate_up projections, half the head dimensions rotary. */
+    public static ObjectNode phi3Config() {
+        ObjectNode c = llamaConfig();
+        c.putArray("architectures").add("Phi3ForCausalLM");
+        c.put("model_type", "phi3");
+        c.put("partial_rotary_factor", 0.5);
+        return c;
+    }
+
+    /** Phi: biased attention and MLP side by side from one LayerNorm, half the head rotary, gelu_new, biased head. */
+    public static ObjectNode phiConfig() {
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add("PhiForCausalLM");
+        c.put("model_type", "phi");
+        c.put("vocab_size", VOCAB.size());
+        c.put("hidden_size", 16);
+        c.put("intermediate_size", 24);
+        c.put("num_hidden_layers", 2);
+        c.put("num_attention_heads", 4);
+        c.put("partial_rotary_factor", 0.5);
+        c.put("layer_norm_eps", 1e-5);
+        c.put("hidden_act", "gelu_new");
+        c.put("max_position_embeddings", 64);
+        c.put("bos_token_id", 1);
+        c.put("eos_token_id", 2);
+        c.put("torch_dtype", "float32");
+        return c;
+    }
+
+    /** GPT-NeoX / Pythia: fused per-head qkv, a quarter of the head rotary, two LayerNorms, exact gelu. */
+    public static ObjectNode gptNeoxConfig() {
+        ObjectNode c = phiConfig();
+        c.putArray("architectures").add("GPTNeoXForCausalLM");
+        c.put("model_type", "gpt_neox");
+        c.remove("partial_rotary_factor");
+        c.put("num_attention_heads", 2);
+        c.put("rotary_pct", 0.25);
+        c.put("hidden_act", "gelu");
+        c.put("use_parallel_residual", true);
+        return c;
+    }
+
+    /** GPT-J: interleaved rotary on 4 of 8 head dimensions, bias-free attention, gelu_new, biased head. */
+    public static ObjectNode gptjConfig() {
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add("GPTJForCausalLM");
+        c.put("model_type", "gptj");
+        c.put("vocab_size", VOCAB.size());
+        c.put("n_embd", 16);
+        c.put("n_inner", 24);
+        c.put("n_layer", 2);
+        c.put("n_head", 2);
+        c.put("rotary_dim", 4);
+        c.put("layer_norm_epsilon", 1e-5);
+        c.put("activation_function", "gelu_new");
+        c.put("n_positions", 64);
+        c.put("bos_token_id", 1);
+        c.put("eos_token_id", 2);
+        c.put("torch_dtype", "float32");
+        return c;
+    }
+
+    /** A tiny config of every family the runtime implements, by name. */
+    public static ObjectNode config(String family) {
+        return switch (family) {
+            case "llama" -> llamaConfig();
+            case "qwen2" -> qwen2Config();
+            case "qwen3" -> qwen3Config();
+            case "gemma" -> gemmaConfig();
+            case "gemma2" -> gemma2Config();
+            case "phi3" -> phi3Config();
+            case "phi" -> phiConfig();
+            case "gptneox" -> gptNeoxConfig();
+            case "gptj" -> gptjConfig();
+            case "gpt2" -> gpt2Config();
+            default -> throw new IllegalArgumentException(family);
+        };
+    }
+
+    public static final List<String> FAMILIES = List.of("llama", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "phi", "gptneox", "gptj", "gpt2");
+
+    /** {@link #FAMILIES}, for parameterized tests. */
+    public static java.util.stream.Stream<String> families() {
+        return FAMILIES.stream();
+    }
+
     public static ObjectNode tiedLlamaConfig() {
         ObjectNode c = llamaConfig();
         c.put("tie_word_embeddings", true);
