@@ -80,7 +80,7 @@ final class AnalyzeCommand {
             DataFormat fmt = DataFormat.parse(format), efmt = editFormat == null ? fmt : DataFormat.parse(editFormat);
             var o = spec.commandLine().getOut();
             Path png = overwrite.file(out, model.dir, edit, forget);
-            try (LanguageModel m = model.load()) {
+            try (LanguageModel m = model.loadMerged()) {
                 var requests = UpdateCommand.editRequests(edit, efmt);
                 var items = QaReader.read(forget, fmt);
                 ConflictAnalysis.Result r = ConflictAnalysis.run(m, template.format(m), requests, items,

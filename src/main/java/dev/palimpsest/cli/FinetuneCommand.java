@@ -89,7 +89,7 @@ final class FinetuneCommand implements Callable<Integer> {
         List<QaItem> items = QaReader.read(data, fmt);
         List<QaItem> rehearse = replay == null ? List.of() : QaReader.read(replay, fmt);
         var out = spec.commandLine().getOut();
-        try (OutputFolder folder = overwrite.folder(this.out, model.dir, data, replay); LanguageModel m = model.load()) {
+        try (OutputFolder folder = overwrite.folder(this.out, model.dir, data, replay); LanguageModel m = model.loadMerged()) {
             DType saveAs = model.saveType(m);
             folder.requireSpace(m.savedBytes(saveAs));
             double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);

@@ -23,8 +23,28 @@ final class ModelOption {
     @Mixin
     DeviceOption device;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied on top of --model.")
+    Path adapter;
+
     LanguageModel load() throws java.io.IOException {
-        return load(dir);
+        LanguageModel m = load(dir);
+        if (adapter != null) {
+            try {
+                dev.palimpsest.model.PeftAdapter.attach(adapter, m.net());
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+        }
+        return m;
+    }
+
+    /** For commands that change and save the model: an --adapter is merged into the weights the change starts from. */
+    LanguageModel loadMerged() throws java.io.IOException {
+        LanguageModel m = load();
+        if (adapter != null) dev.palimpsest.train.Lora.mergeAll(m.net());
+        return m;
     }
 
     /** Another model the command reads (a base or reference model), with the same --dtype and --device. */

@@ -23,17 +23,21 @@ import dev.palimpsest.data.QaReader;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.FiniteOutputs;
 import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.method.TrainedUnlearning;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.Memory;
+import dev.palimpsest.model.PeftAdapter;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.target.QueryMerging;
 import dev.palimpsest.target.RefusalSet;
 import dev.palimpsest.target.SelfImprovement;
 import dev.palimpsest.target.TemplateRefusal;
+import dev.palimpsest.train.Lora;
 
 @Command(name = "update", mixinStandardHelpOptions = true,
         description = {"Apply one update method: forget the answers of --forget, install the answers of --edit.",
@@ -85,6 +89,11 @@ final class UpdateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
+    @Option(names = "--adapter-out", paramLabel = "DIR",
+            description = "Also write the update's LoRA adapters as a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) "
+                    + "that PEFT and `--adapter` load onto the input model; needs a method trained with --set lora_rank=N. --out still gets the merged model.")
+    Path adapterOut;
+
     @Override
     public Integer call() throws Exception {
         if (forget == null && edit == null) throw new UserError("give --forget FILE, --edit FILE, or both");
@@ -92,13 +101,26 @@ final class UpdateCommand implements Callable<Integer> {
         if (!List.of("idk", "template", "self").contains(refusals))
             throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
         DataFormat fmt = DataFormat.parse(format);
+        if (adapterOut != null) {
+            if (MethodRegistry.get(method).settings().stream().noneMatch(st -> st.name().equals(TrainedUnlearning.LORA_MERGE)))
+                throw new UserError("--adapter-out: " + method + " does not train LoRA adapters (the fine-tuning methods do, with --set lora_rank=N)");
+            if (Integer.parseInt(settings.getOrDefault("lora_rank", "0")) <= 0)
+                throw new UserError("--adapter-out needs LoRA adapters to export: add --set lora_rank=N (e.g. 8)");
+            if (model.adapter != null)
+                throw new UserError("--adapter-out with --adapter: the new adapter would apply on top of the merged input; save the merged model first and update that");
+            if (adapterOut.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize()))
+                throw new UserError("--adapter-out and --out must be different folders");
+            settings.put(TrainedUnlearning.LORA_MERGE, "false");
+        }
         UpdateMethod updater = MethodRegistry.get(method);
         Settings.check(updater, settings);
         List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
         List<KnowledgeRequest> edits = edit == null ? List.of() : editRequests(edit, fmt);
         List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
         long t0 = System.nanoTime();
-        try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain); LanguageModel m = model.load()) {
+        try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain);
+                OutputFolder adapterFolder = adapterOut == null ? null : overwrite.folder(adapterOut, model.dir, forget, edit, retain);
+                LanguageModel m = model.loadMerged()) {
             DType saveAs = model.saveType(m);
             folder.requireSpace(m.savedBytes(saveAs));
             QuestionFormat qf = template.format(m);
@@ -106,6 +128,11 @@ final class UpdateCommand implements Callable<Integer> {
             requests.addAll(edits);
             Update u = updater.apply(m, qf, requests, keep, settings, seed);
             FiniteOutputs.check(method, m, qf, requests);
+            if (adapterFolder != null) {
+                adapterFolder.fill(dir -> PeftAdapter.write(dir, m.net(), model.dir.toAbsolutePath().toString()));
+                adapterFolder.publish("PEFT adapter");
+                Lora.mergeAll(m.net());
+            }
             folder.fill(dir -> m.writeInto(dir, saveAs));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("method", method);
@@ -120,6 +147,10 @@ final class UpdateCommand implements Callable<Integer> {
             folder.writeJson(RECORD, rec);
             folder.publish("model");
             spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s%n", out, method, requests.size(), u.seconds());
+            if (adapterOut != null) spec.commandLine().getOut().printf("%s: the update's LoRA adapters as a PEFT adapter for %s%n", adapterOut, model.dir);
+            for (Memory mem : m.memories())
+                spec.commandLine().getOut().printf("%s: the update lives in %s beside the unchanged weights; only palimpsest applies it "
+                        + "(transformers and vLLM load the folder as the original model)%n", out, mem.file());
         }
         return 0;
     }

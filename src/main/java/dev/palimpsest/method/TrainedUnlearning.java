@@ -30,12 +30,16 @@ import dev.palimpsest.train.Trainable;
 /**
  * The shared loop of the training-based unlearning methods: per step, a batch of forget requests and
  * a batch of retain questions (cycled), a method-specific loss, AdamW with a constant rate, gradient
- * clipping at 1. Full weights, or LoRA adapters (setting {@code lora_rank}) merged at the end.
+ * clipping at 1. Full weights, or LoRA adapters (setting {@code lora_rank}) merged at the end (unless
+ * {@code lora_merge=false}: they stay attached, frozen, to be exported as a PEFT adapter).
  * Reference quantities of the frozen original model are computed once, before the first step.
  * Defaults: epochs 5 (10 for IDK and DPO, which must learn a new answer), batch 8, lr 5e-4 below
  * 50M parameters else 1e-5 (the papers' 2e-5 scale), retain_weight 1 (0 for GA), beta 0.1, lora_rank 0.
  */
 public abstract class TrainedUnlearning implements UpdateMethod {
+    /** The setting that keeps LoRA adapters attached instead of merging them (for exporting them as a PEFT adapter). */
+    public static final String LORA_MERGE = "lora_merge";
+
 
     /** One step's data: forget prompts with their answers and refusals, retain prompts with answers. */
     protected record Batch(List<long[]> prompts, List<long[]> answers, List<long[]> refusals, List<Integer> index,
@@ -71,7 +75,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
     @Override
     public List<Setting> settings() {
         return List.of(Setting.atLeast("epochs", 1), Setting.atLeast("batch", 1), Setting.atLeast("lora_rank", 0), Setting.learningRate("lr"),
-                Setting.nonNegative("retain_weight"), Setting.positive("beta"));
+                Setting.nonNegative("retain_weight"), Setting.positive("beta"), Setting.oneOf(LORA_MERGE, "true", "false"));
     }
 
     @Override
@@ -80,6 +84,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         long t0 = System.nanoTime();
         Settings s = new Settings(this, given);
         int epochs = s.integer("epochs", defaultEpochs()), batch = s.integer("batch", 8), rank = s.integer("lora_rank", 0);
+        boolean mergeLora = !s.text(LORA_MERGE, "true").equals("false");
         double lr = s.real("lr", defaultLr(m));
         double retainWeight = s.real("retain_weight", defaultRetainWeight());
         double beta = s.real("beta", 0.1);
@@ -149,8 +154,9 @@ public abstract class TrainedUnlearning implements UpdateMethod {
             delta.remove();
             throw e;
         }
-        if (rank > 0) Lora.mergeAll(net);
+        if (rank > 0 && mergeLora) Lora.mergeAll(net);
         Trainable.freezeAll(net);
+        if (rank > 0 && !mergeLora) Lora.freezeAll(net);
         return delta.took((System.nanoTime() - t0) / 1e9);
     }
 

@@ -47,6 +47,15 @@ public final class Lora {
         for (Linear l : net.linears().values()) l.merge();
     }
 
+    /** Stops every attached adapter from taking gradients (kept, unmerged, for export or inference). */
+    public static void freezeAll(CausalLM net) {
+        for (Linear l : net.linears().values())
+            if (l.adapter() != null) {
+                l.adapter().a().set_requires_grad(false);
+                l.adapter().b().set_requires_grad(false);
+            }
+    }
+
     /** Removes every adapter without changing the weights. */
     public static void detachAll(CausalLM net) {
         for (Linear l : net.linears().values()) l.detach();
