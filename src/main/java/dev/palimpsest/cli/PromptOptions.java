@@ -8,10 +8,14 @@ final class PromptOptions {
     @Option(names = "--prompt", required = true, description = "The prompt text, used as is unless --chat.")
     String prompt;
 
-    @Option(names = "--chat", description = "Put the prompt to the model as a question: its chat template, else \"Question: ...\\nAnswer:\".")
+    @Option(names = "--chat", description = "Put the prompt to the model as a question in its chat template (a model without one gets the prompt as it is).")
     boolean chat;
 
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the question, in the model's chat template.")
+    String system;
+
     String text(LanguageModel m) {
-        return chat ? m.questionFormat().prompt(prompt) : prompt;
+        if (system != null && !chat) throw new dev.palimpsest.UserError("--system needs --chat");
+        return chat ? dev.palimpsest.model.QuestionFormat.of(m, null, system).prompt(prompt) : prompt;
     }
 }

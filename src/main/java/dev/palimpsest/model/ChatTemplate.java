@@ -1,58 +1,155 @@
 package dev.palimpsest.model;
 
+import java.time.Clock;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.TextStyle;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+
+import dev.palimpsest.UserError;
+
 /**
- * Renders one user turn followed by the assistant's cue in the chat format a model was tuned with.
- * Hugging Face stores that format as a Jinja template; rather than run Jinja, this class recognises
- * the common families by their markers (ChatML, Llama 2 / Mistral [INST], Llama 3 headers, Gemma,
- * Zephyr, Phi-3) and renders them directly. An unknown template falls back to the plain question.
+ * A model's own chat template (Hugging Face stores it as Jinja in {@code tokenizer_config.json} or
+ * {@code chat_template.jinja}), executed as transformers' {@code apply_chat_template} does: Jinja with
+ * trim_blocks and lstrip_blocks, {@code messages} (an optional system message, then the user's question),
+ * {@code add_generation_prompt} true, {@code bos_token}, {@code eos_token}, {@code raise_exception(msg)} and
+ * {@code strftime_now(fmt)}. A template that cannot be rendered, or that raises, is one clear error.
  */
 public final class ChatTemplate {
-    public enum Format { CHATML, INST, LLAMA3, GEMMA, ZEPHYR, PHI3, PLAIN }
+    /** The clock {@code strftime_now} reads (a template such as Llama 3.2's writes today's date). Tests fix it. */
+    static Clock clock = Clock.systemDefaultZone();
 
-    private final Format format;
+    private static final Jinjava JINJA = engine();
+    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+
+    private final String template;
+    private final String source;
     private final String bosText;
     private final String eosText;
 
-    private ChatTemplate(Format format, String bosText, String eosText) {
-        this.format = format;
-        this.bosText = bosText;
-        this.eosText = eosText;
-    }
-
-    /** Recognises a template's family; a null or unrecognised template gives {@link Format#PLAIN}. */
-    public static ChatTemplate of(String template, String bosText, String eosText) {
-        return new ChatTemplate(detect(template), bosText == null ? "" : bosText, eosText == null ? "" : eosText);
-    }
-
-    static Format detect(String t) {
-        if (t == null || t.isBlank()) return Format.PLAIN;
-        if (t.contains("<|im_start|>")) return Format.CHATML;
-        if (t.contains("<|start_header_id|>")) return Format.LLAMA3;
-        if (t.contains("<start_of_turn>")) return Format.GEMMA;
-        if (t.contains("[INST]")) return Format.INST;
-        if (t.contains("<|user|>") && t.contains("<|end|>")) return Format.PHI3;
-        if (t.contains("<|user|>")) return Format.ZEPHYR;
-        return Format.PLAIN;
-    }
-
-    public Format format() {
-        return format;
+    private ChatTemplate(String template, String source, String bosText, String eosText) {
+        this.template = template;
+        this.source = source;
+        this.bosText = bosText == null ? "" : bosText;
+        this.eosText = eosText == null ? "" : eosText;
     }
 
     /**
-     * The prompt text for one question. Special-token strings (such as a leading BOS that a template
-     * writes itself) are omitted: the tokenizer adds BOS as its config asks.
+     * The template (null or blank: the model has none), where it came from (for errors), and the tokenizer's BOS
+     * and EOS texts. A template is tried once on a plain question here, so one that cannot run fails at load.
      */
-    public String render(String question) {
-        return switch (format) {
-            case CHATML -> "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n";
-            case INST -> "[INST] " + question.strip() + " [/INST]";
-            case LLAMA3 -> "<|start_header_id|>user<|end_header_id|>\n\n" + question.strip()
-                    + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
-            case GEMMA -> "<start_of_turn>user\n" + question.strip() + "<end_of_turn>\n<start_of_turn>model\n";
-            case ZEPHYR -> "<|user|>\n" + question + eosText + "\n<|assistant|>\n";
-            case PHI3 -> "<|user|>\n" + question + "<|end|>\n<|assistant|>\n";
-            case PLAIN -> question;
-        };
+    public static ChatTemplate of(String template, String source, String bosText, String eosText) {
+        boolean none = template == null || template.isBlank();
+        ChatTemplate t = new ChatTemplate(none ? null : whitespaceControlled(template), source, bosText, eosText);
+        if (!none) t.render(null, "Hello");
+        return t;
+    }
+
+    /** Whether the model has a chat template. */
+    public boolean present() {
+        return template != null;
+    }
+
+    /**
+     * The prompt for one question (and an optional system message), ending with the assistant's cue. A BOS
+     * text the template writes first is left to the tokenizer, which adds BOS as its config says, so the ids
+     * hold one BOS as transformers' own tokenization of the rendered text does.
+     */
+    public String render(String system, String question) {
+        if (template == null) throw new IllegalStateException("no chat template");
+        List<Map<String, Object>> messages = new ArrayList<>();
+        if (system != null) messages.add(message("system", system));
+        messages.add(message("user", question));
+        Map<String, Object> context = new HashMap<>();
+        context.put("messages", messages);
+        context.put("add_generation_prompt", true);
+        context.put("bos_token", bosText);
+        context.put("eos_token", eosText);
+        // Functions are not variables to the engine; transformers passes them as variables, so `is defined` sees them.
+        context.put("strftime_now", "strftime_now");
+        context.put("raise_exception", "raise_exception");
+        RAISED.remove();
+        RenderResult r = JINJA.renderForResult(template, context);
+        String raised = RAISED.get();
+        RAISED.remove();
+        if (raised != null) throw new UserError(source + ": the chat template refuses this conversation: " + raised);
+        for (TemplateError e : r.getErrors())
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL)
+                throw new UserError(source + ": the chat template cannot be rendered"
+                        + (e.getLineno() > 0 ? " (line " + e.getLineno() + ")" : "") + ": " + e.getMessage());
+        String out = r.getOutput();
+        return !bosText.isEmpty() && out.startsWith(bosText) ? out.substring(bosText.length()) : out;
+    }
+
+    private static Map<String, Object> message(String role, String content) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", role);
+        m.put("content", content);
+        return m;
+    }
+
+    /**
+     * Jinja's whitespace control ({@code {{-}}, {@code -}}} and the like) strips the template text next to the
+     * tag; the engine honours it on block tags only, so it is applied to the source here, which is the same thing.
+     */
+    static String whitespaceControlled(String t) {
+        return t.replaceAll("\\s*\\{([{%#])-", "{$1").replaceAll("-(%\\}|\\}\\}|#\\})\\s*", "$1");
+    }
+
+    private static Jinjava engine() {
+        Jinjava j = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+        return j;
+    }
+
+    /** The template's {@code raise_exception}: remembered, and reported once rendering returns. */
+    public static String raiseException(String message) {
+        if (RAISED.get() == null) RAISED.set(message);
+        return "";
+    }
+
+    private static final Pattern DIRECTIVE = Pattern.compile("%([a-zA-Z%])");
+
+    /** The template's {@code strftime_now}: Python's strftime directives on the clock's now. */
+    public static String strftimeNow(String format) {
+        ZonedDateTime now = ZonedDateTime.now(clock);
+        Matcher m = DIRECTIVE.matcher(format);
+        StringBuilder b = new StringBuilder();
+        while (m.find()) {
+            String v = switch (m.group(1)) {
+                case "d" -> String.format("%02d", now.getDayOfMonth());
+                case "e" -> String.format("%2d", now.getDayOfMonth());
+                case "m" -> String.format("%02d", now.getMonthValue());
+                case "b" -> now.getMonth().getDisplayName(TextStyle.SHORT, Locale.ENGLISH);
+                case "B" -> now.getMonth().getDisplayName(TextStyle.FULL, Locale.ENGLISH);
+                case "y" -> String.format("%02d", now.getYear() % 100);
+                case "Y" -> Integer.toString(now.getYear());
+                case "H" -> String.format("%02d", now.getHour());
+                case "M" -> String.format("%02d", now.getMinute());
+                case "S" -> String.format("%02d", now.getSecond());
+                case "a" -> now.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ENGLISH);
+                case "A" -> now.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH);
+                case "j" -> String.format("%03d", now.getDayOfYear());
+                case "%" -> "%";
+                default -> now.format(DateTimeFormatter.ISO_LOCAL_DATE);
+            };
+            m.appendReplacement(b, Matcher.quoteReplacement(v));
+        }
+        m.appendTail(b);
+        return b.toString();
     }
 }

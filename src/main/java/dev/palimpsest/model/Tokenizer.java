@@ -106,10 +106,14 @@ public final class Tokenizer implements AutoCloseable {
         }
         if (addBos && bos == null) throw new UserError(tcPath + ": add_bos_token is true but no BOS token is defined");
         String template = chatTemplateText(tc.get("chat_template"));
-        if (template == null && dir.has("chat_template.jinja")) template = dir.text("chat_template.jinja");
+        Path templateSource = tcPath;
+        if (template == null && dir.has("chat_template.jinja")) {
+            template = dir.text("chat_template.jinja");
+            templateSource = dir.path("chat_template.jinja");
+        }
         // No token covers more characters than its vocabulary entry (twice that, for normalisers that shrink text).
         long charLimit = Math.max(4096L, 2L * longestToken * config.maxPositions());
-        return new Tokenizer(hf, special, bos, eos, pad, addBos, ChatTemplate.of(template, bosText, eosText), config,
+        return new Tokenizer(hf, special, bos, eos, pad, addBos, ChatTemplate.of(template, templateSource.toString(), bosText, eosText), config,
                 dir.path("config.json"), charLimit);
     }
 
