@@ -93,6 +93,13 @@ public final class KnowledgeCodebook implements Memory {
         return memories.size() - 1;
     }
 
+    /** Memory i's adapters by the down-projection each acts on (what a PEFT export of the memory holds). */
+    public Map<String, LoraAdapter> memory(int i) {
+        Map<String, LoraAdapter> out = new LinkedHashMap<>();
+        for (int j = 0; j < memoryLayers.length; j++) out.put(net.downProjection(memoryLayers[j]), memories.get(i).get(j));
+        return out;
+    }
+
     /** Memory i's trainable tensors (A and B per memory layer). */
     public List<Tensor> parameters(int i) {
         List<Tensor> out = new ArrayList<>();

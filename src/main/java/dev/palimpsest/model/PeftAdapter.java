@@ -42,22 +42,29 @@ public final class PeftAdapter {
      * and one alpha (what palimpsest's LoRA settings make); {@code baseModel} is recorded as PEFT records it.
      */
     public static void write(Path dir, CausalLM net, String baseModel) throws IOException {
+        Map<String, LoraAdapter> attached = new LinkedHashMap<>();
+        for (Linear l : net.linears().values()) if (l.adapter() != null) attached.put(l.name(), l.adapter());
+        write(dir, attached, net.config().family() == Family.GPT2, baseModel);
+    }
+
+    /** Writes adapters given by the module (linear layer) they act on; {@code fanInFanOut} for GPT-2's Conv1D layers. */
+    public static void write(Path dir, Map<String, LoraAdapter> byModule, boolean fanInFanOut, String baseModel) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         List<String> targets = new ArrayList<>();
         Integer rank = null;
         Double scale = null;
-        for (Linear l : net.linears().values()) {
-            LoraAdapter a = l.adapter();
-            if (a == null) continue;
+        for (Map.Entry<String, LoraAdapter> e : byModule.entrySet()) {
+            LoraAdapter a = e.getValue();
+            String module = e.getKey();
             if (rank == null) {
                 rank = a.rank();
                 scale = a.scale();
             } else if (rank != a.rank() || Math.abs(scale - a.scale()) > 1e-12) {
                 throw new IllegalStateException("adapters of different ranks or scales cannot share one PEFT config");
             }
-            targets.add(l.name());
-            tensors.put(PREFIX + l.name() + ".lora_A.weight", a.a().detach().toType(ScalarType.Float));
-            tensors.put(PREFIX + l.name() + ".lora_B.weight", a.b().detach().toType(ScalarType.Float));
+            targets.add(module);
+            tensors.put(PREFIX + module + ".lora_A.weight", a.a().detach().toType(ScalarType.Float));
+            tensors.put(PREFIX + module + ".lora_B.weight", a.b().detach().toType(ScalarType.Float));
         }
         if (rank == null) throw new IllegalStateException("no LoRA adapters are attached");
         ObjectNode cfg = new ObjectMapper().createObjectNode();
@@ -69,7 +76,7 @@ public final class PeftAdapter {
         cfg.put("lora_dropout", 0.0);
         cfg.put("bias", "none");
         cfg.put("use_rslora", false);
-        cfg.put("fan_in_fan_out", net.config().family() == Family.GPT2);
+        cfg.put("fan_in_fan_out", fanInFanOut);
         cfg.put("inference_mode", true);
         // Full module names: PEFT matches a target by equality or as a dotted suffix, so nothing else gets an adapter.
         targets.forEach(cfg.putArray("target_modules")::add);
