@@ -50,11 +50,14 @@ def silu(x):
     return x / (1.0 + torch.exp(-x))
 
 
-def rope_half(x, pos, rot, theta):
-    """Rotary embedding on the first `rot` dims of each head, pairing dim i with i + rot/2 (rotate-half)."""
+def rope_half(x, pos, rot, theta, ext=None, mscale=1.0):
+    """Rotary embedding on the first `rot` dims of each head, pairing dim i with i + rot/2 (rotate-half).
+    longrope: each frequency divided by its factor `ext`, cos and sin scaled by `mscale`."""
     inv = 1.0 / theta ** (torch.arange(0, rot, 2, dtype=torch.float64) / rot)
+    if ext is not None:
+        inv = inv / torch.tensor(ext, dtype=torch.float64)
     ang = pos[:, None] * inv[None, :]                      # [T, rot/2]
-    cos, sin = torch.cos(ang), torch.sin(ang)
+    cos, sin = torch.cos(ang) * mscale, torch.sin(ang) * mscale
     a, b, rest = x[..., : rot // 2], x[..., rot // 2: rot], x[..., rot:]
     return torch.cat([a * cos - b * sin, b * cos + a * sin, rest], -1)
 
@@ -175,8 +178,16 @@ def llama_like(cfg, seed, variant):
         q, k, v = heads(q, nh, hd), heads(k, nkv, hd), heads(v, nkv, hd)
         if variant == "qwen3":
             q, k = rms_norm(q, lw["qn"], eps), rms_norm(k, lw["kn"], eps)
-        q = rope_half(q, pos, rot, cfg.get("rope_theta", 10000.0))
-        k = rope_half(k, pos, rot, cfg.get("rope_theta", 10000.0))
+        ext, mscale = None, 1.0
+        rs = cfg.get("rope_scaling")
+        if rs and rs["type"] == "longrope":
+            # Phi-3's longrope: long factors once the sequence passes the original context; attention factor from the ratio.
+            orig = cfg["original_max_position_embeddings"]
+            ext = rs["long_factor"] if len(IDS) > orig else rs["short_factor"]
+            ratio = cfg["max_position_embeddings"] / orig
+            mscale = math.sqrt(1 + math.log(ratio) / math.log(orig)) if ratio > 1 else 1.0
+        q = rope_half(q, pos, rot, cfg.get("rope_theta", 10000.0), ext, mscale)
+        k = rope_half(k, pos, rot, cfg.get("rope_theta", 10000.0), ext, mscale)
         window = None
         if variant == "gemma2" and i % 2 == 0:
             window = cfg["sliding_window"]
@@ -308,6 +319,11 @@ FAMILIES = {
                     query_pre_attn_scalar=6, attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
                     sliding_window=3), "gemma2"),
     "phi3": (base("Phi3ForCausalLM", "phi3", partial_rotary_factor=0.5, hidden_act="silu"), "phi3"),
+    # The 128k variants' longrope: 11 tokens pass an original context of 6 (long factors) but not one of 16 (short).
+    "phi3-longrope": (base("Phi3ForCausalLM", "phi3", hidden_act="silu", head_dim=8, original_max_position_embeddings=6,
+                           rope_scaling={"type": "longrope", "short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [1.2, 2.5, 4.0, 7.0]}), "phi3"),
+    "phi3-longrope-short": (base("Phi3ForCausalLM", "phi3", hidden_act="silu", head_dim=8, original_max_position_embeddings=16,
+                                 rope_scaling={"type": "longrope", "short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [1.2, 2.5, 4.0, 7.0]}), "phi3"),
 }
 
 PARALLEL = {

@@ -80,10 +80,18 @@ public record ModelConfig(
         return slidingWindow != null && variant != null && variant.alternateWindow() && numLayers > 1;
     }
 
-    /** Rotary-frequency scaling as in transformers' rope_scaling (types default, linear, llama3). */
+    /**
+     * Rotary-frequency scaling as in transformers' rope_scaling (types default, linear, llama3, and Phi-3's longrope,
+     * once called su: per-frequency short and long factors, the long ones for passes beyond the original context,
+     * cos and sin scaled by the attention factor).
+     */
     public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
-            int originalMaxPositions) {
+            int originalMaxPositions, double[] shortFactor, double[] longFactor, double attentionFactor) {
         public static final RopeScaling NONE = new RopeScaling("default", 1, 1, 1, 0);
+
+        RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
+            this(type, factor, lowFreqFactor, highFreqFactor, originalMaxPositions, null, null, 1);
+        }
     }
 
     /** The config.json field that sets the context length (maxPositions). */
@@ -200,8 +208,6 @@ public record ModelConfig(
         boolean bias = f.bool("attention_bias", false);
         Integer window = (gemma2 || phi3) && f.has("sliding_window") ? f.positive("sliding_window") : null;
         ModelConfig base = llamaShape(arch, f, bias, window, gemma).withOutputBias(bias);
-        if (phi3 && f.has("rope_scaling") && !f.raw.get("rope_scaling").isNull())
-            throw f.error("rope_scaling", "Phi-3's longrope/su scaling (the 128k variants) is not supported yet");
         int rotary = rotaryDim(f, "partial_rotary_factor", base.headDim(), f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 1.0);
         Double attnCap = gemma2 ? f.optionalNumber("attn_logit_softcapping") : null;
         Double finalCap = gemma2 ? f.optionalNumber("final_logit_softcapping") : null;
@@ -209,7 +215,43 @@ public record ModelConfig(
         if (gemma2 && f.has("layer_types")) checkAlternating(f, base.numLayers());
         Variant v = new Variant(qwen3, gemma ? 1.0 : 0.0, gemma, gemma, gemma2, attnCap, finalCap, queryScale, gemma2, phi3, rotary,
                 false, false, false);
-        return base.withVariant(v);
+        ModelConfig c = base.withVariant(v);
+        return phi3 ? c.withRopeScaling(longRope(f, rotary, c.maxPositions())) : c;
+    }
+
+    /** Phi-3's longrope (or su) scaling, or the ordinary kinds; {@code rotary} dimensions take one factor per pair. */
+    private static RopeScaling longRope(Fields f, int rotary, int maxPositions) {
+        JsonNode rs = f.raw.get("rope_scaling");
+        if (rs == null || rs.isNull()) return RopeScaling.NONE;
+        String type = rs.path("rope_type").asText(rs.path("type").asText("default"));
+        if (!type.equals("longrope") && !type.equals("su")) return ropeScaling(f);
+        if (!rs.has("short_factor") && rs.has("factor")) throw f.error("rope_scaling", "longrope needs 'short_factor' and 'long_factor'");
+        double[] shortF = factors(f, rs, "short_factor", rotary / 2), longF = factors(f, rs, "long_factor", rotary / 2);
+        // As transformers: the ratio of the extended to the original context sets the attention factor, unless given.
+        int original = f.has("original_max_position_embeddings") ? f.positive("original_max_position_embeddings")
+                : rs.has("original_max_position_embeddings") ? rs.get("original_max_position_embeddings").asInt() : maxPositions;
+        double factor = (double) maxPositions / original;
+        double attention = rs.has("attention_factor") && !rs.get("attention_factor").isNull() ? scalingNumber(f, rs, "attention_factor", null)
+                : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+        return new RopeScaling("longrope", factor, 1, 1, original, shortF, longF, attention);
+    }
+
+    private static double[] factors(Fields f, JsonNode rs, String name, int n) {
+        JsonNode a = rs.get(name);
+        if (a == null || !a.isArray() || a.size() != n)
+            throw f.error("rope_scaling", "'" + name + "' must list " + n + " numbers (one per rotary frequency), got " + a);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            if (!a.get(i).isNumber() || !(a.get(i).asDouble() > 0)) throw f.error("rope_scaling", "'" + name + "' holds " + a.get(i) + ", not a positive number");
+            out[i] = a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private ModelConfig withRopeScaling(RopeScaling r) {
+        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositions, normEps, ropeTheta, r, tieEmbeddings, qkvBias, outputBias, mlpBias, slidingWindow,
+                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, variant, raw);
     }
 
     /** Gemma 2's layer_types, when given, must be the alternation this runtime implements (sliding on even layers). */
@@ -293,7 +335,13 @@ public record ModelConfig(
                 yield new RopeScaling("llama3", scalingNumber(f, rs, "factor", null), low, high,
                         (int) scalingNumber(f, rs, "original_max_position_embeddings", 8192.0));
             }
-            default -> throw f.error("rope_scaling", "type '" + type + "' is not supported (default, linear, llama3)");
+            // Phi-3's: read by longRope once the rotary dimension is known.
+            case "longrope", "su" -> {
+                if (!f.str("model_type", "").equals("phi3") && !f.raw.path("architectures").path(0).asText("").equals("Phi3ForCausalLM"))
+                    throw f.error("rope_scaling", "type '" + type + "' is supported for Phi-3 only");
+                yield RopeScaling.NONE;
+            }
+            default -> throw f.error("rope_scaling", "type '" + type + "' is not supported (default, linear, llama3; longrope for Phi-3)");
         };
     }
 

@@ -20,6 +20,11 @@ final class Rope {
     private final double[] invFreq;
     private final Tensor invFreq32;
     private final boolean interleaved;
+    // Phi-3's longrope: the frequencies for passes beyond the original context, and the factor on cos and sin.
+    private final double[] longInvFreq;
+    private final Tensor longInvFreq32;
+    private final int originalMax;
+    private final double attentionFactor;
 
     Rope(ModelConfig config) {
         int dim = config.variant() != null ? config.variant().rotaryDim() : config.headDim();
@@ -29,18 +34,37 @@ final class Rope {
             float exponent = (float) (2 * i) / dim;
             invFreq[i] = 1.0 / Math.pow(config.ropeTheta(), exponent);
         }
-        scale(config.ropeScaling());
-        if (config.ropeScaling().type().equals("default")) {
+        ModelConfig.RopeScaling rs = config.ropeScaling();
+        scale(rs);
+        attentionFactor = rs.attentionFactor();
+        originalMax = rs.originalMaxPositions();
+        if (rs.type().equals("longrope")) {
+            longInvFreq = invFreq.clone();
+            for (int i = 0; i < invFreq.length; i++) {
+                invFreq[i] /= rs.shortFactor()[i];
+                longInvFreq[i] /= rs.longFactor()[i];
+            }
+            longInvFreq32 = floats(longInvFreq);
+            longInvFreq32.retainReference();
+        } else {
+            longInvFreq = null;
+            longInvFreq32 = null;
+        }
+        if (rs.type().equals("default")) {
             // transformers: 1 / base ** (arange(0, d, 2).float() / d), all in fp32
             Tensor exponent = Tensors.arange(dim / 2).mul(Tensors.scalar(2)).toType(ScalarType.Float)
                     .div(Tensors.scalar(dim));
             invFreq32 = torch.pow(Tensors.scalar(config.ropeTheta()), exponent).reciprocal();
         } else {
-            float[] f = new float[invFreq.length];
-            for (int i = 0; i < f.length; i++) f[i] = (float) invFreq[i];
-            invFreq32 = Tensors.floats(f);
+            invFreq32 = floats(invFreq);
         }
         invFreq32.retainReference();
+    }
+
+    private static Tensor floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < f.length; i++) f[i] = (float) v[i];
+        return Tensors.floats(f);
     }
 
     private void scale(ModelConfig.RopeScaling s) {
@@ -68,18 +92,25 @@ final class Rope {
 
     /** cos and sin for the positions [B, T], shaped [B, 1, T, d] in the given dtype. */
     Tensor[] cosSin(Tensor positions, ScalarType dtype) {
+        // longrope, as transformers: the long factors once the pass reaches past the original context.
+        boolean useLong = longInvFreq != null && Tensors.item(positions.max()) + 1 > originalMax;
         Tensor inv;
         if (dtype == ScalarType.Double) {
-            inv = Tensors.doubles(invFreq);
+            inv = Tensors.doubles(useLong ? longInvFreq : invFreq);
         } else {
-            inv = invFreq32;
+            inv = useLong ? longInvFreq32 : invFreq32;
         }
         ScalarType compute = Tensors.dtype(inv);
         Tensor freqs = positions.toType(compute).unsqueeze(-1).mul(inv.view(1, 1, -1)); // [B, T, d/2]
         Tensor emb = interleaved
                 ? freqs.repeat_interleave(2, new org.bytedeco.pytorch.LongOptional(-1), new org.bytedeco.pytorch.LongOptional())
                 : Tensors.cat(-1, freqs, freqs);
-        return new Tensor[] {emb.cos().toType(dtype).unsqueeze(1), emb.sin().toType(dtype).unsqueeze(1)};
+        Tensor cos = emb.cos(), sin = emb.sin();
+        if (attentionFactor != 1) {
+            cos = cos.mul(Tensors.scalar(attentionFactor));
+            sin = sin.mul(Tensors.scalar(attentionFactor));
+        }
+        return new Tensor[] {cos.toType(dtype).unsqueeze(1), sin.toType(dtype).unsqueeze(1)};
     }
 
     /** Turns x [B, H, T, d] by the tables {@link #cosSin} made, in this model's pairing of dimensions. */

@@ -30,7 +30,8 @@ import dev.palimpsest.tensor.Tensors;
 class FamilyReferenceTest {
     static final double TOLERANCE = 2e-4;
     /** The families with a stored reference (the others are checked against ReferenceTransformer). */
-    static final List<String> FIXTURES = List.of("qwen3", "gemma", "gemma2", "phi3", "phi", "gptneox", "gptneox-sequential", "gptj");
+    static final List<String> FIXTURES = List.of("qwen3", "gemma", "gemma2", "phi3", "phi3-longrope", "phi3-longrope-short", "phi", "gptneox",
+            "gptneox-sequential", "gptj");
 
     static java.util.stream.Stream<String> fixtures() {
         return FIXTURES.stream();
