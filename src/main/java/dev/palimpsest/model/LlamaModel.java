@@ -77,36 +77,29 @@ final class LlamaModel extends CausalLM {
             String p = "model.layers." + i;
             s.add(norm.apply(p + ".input_layernorm.weight"));
             if (v.fused()) {
-                s.add(ParamSpec.normal(p + ".self_attn.qkv_proj.weight", q + 2 * kv, d));
+                ParamSpec.linear(s, p + ".self_attn.qkv_proj", q + 2 * kv, d, false);
             } else {
-                s.add(ParamSpec.normal(p + ".self_attn.q_proj.weight", q, d));
-                if (c.qkvBias()) s.add(ParamSpec.zeros(p + ".self_attn.q_proj.bias", q));
-                s.add(ParamSpec.normal(p + ".self_attn.k_proj.weight", kv, d));
-                if (c.qkvBias()) s.add(ParamSpec.zeros(p + ".self_attn.k_proj.bias", kv));
-                s.add(ParamSpec.normal(p + ".self_attn.v_proj.weight", kv, d));
-                if (c.qkvBias()) s.add(ParamSpec.zeros(p + ".self_attn.v_proj.bias", kv));
+                ParamSpec.linear(s, p + ".self_attn.q_proj", q, d, c.qkvBias());
+                ParamSpec.linear(s, p + ".self_attn.k_proj", kv, d, c.qkvBias());
+                ParamSpec.linear(s, p + ".self_attn.v_proj", kv, d, c.qkvBias());
             }
             if (v.qkNorm()) {
                 s.add(ParamSpec.ones(p + ".self_attn.q_norm.weight", hd));
                 s.add(ParamSpec.ones(p + ".self_attn.k_norm.weight", hd));
             }
-            s.add(ParamSpec.normal(p + ".self_attn.o_proj.weight", d, q));
-            if (c.outputBias()) s.add(ParamSpec.zeros(p + ".self_attn.o_proj.bias", d));
+            ParamSpec.linear(s, p + ".self_attn.o_proj", d, q, c.outputBias());
             s.add(norm.apply(p + ".post_attention_layernorm.weight"));
             if (v.sandwichNorms()) {
                 s.add(norm.apply(p + ".pre_feedforward_layernorm.weight"));
                 s.add(norm.apply(p + ".post_feedforward_layernorm.weight"));
             }
             if (v.fused()) {
-                s.add(ParamSpec.normal(p + ".mlp.gate_up_proj.weight", 2 * ff, d));
+                ParamSpec.linear(s, p + ".mlp.gate_up_proj", 2 * ff, d, false);
             } else {
-                s.add(ParamSpec.normal(p + ".mlp.gate_proj.weight", ff, d));
-                if (c.mlpBias()) s.add(ParamSpec.zeros(p + ".mlp.gate_proj.bias", ff));
-                s.add(ParamSpec.normal(p + ".mlp.up_proj.weight", ff, d));
-                if (c.mlpBias()) s.add(ParamSpec.zeros(p + ".mlp.up_proj.bias", ff));
+                ParamSpec.linear(s, p + ".mlp.gate_proj", ff, d, c.mlpBias());
+                ParamSpec.linear(s, p + ".mlp.up_proj", ff, d, c.mlpBias());
             }
-            s.add(ParamSpec.normal(p + ".mlp.down_proj.weight", d, ff));
-            if (c.mlpBias()) s.add(ParamSpec.zeros(p + ".mlp.down_proj.bias", d));
+            ParamSpec.linear(s, p + ".mlp.down_proj", d, ff, c.mlpBias());
         }
         s.add(norm.apply("model.norm.weight"));
         if (!c.tieEmbeddings()) s.add(ParamSpec.normal("lm_head.weight", c.vocabSize(), d));

@@ -103,21 +103,15 @@ final class ParallelModel extends CausalLM {
                 s.add(ParamSpec.zeros(p + kind.norm2 + ".bias", d));
             }
             if (kind == Kind.NEOX) {
-                s.add(ParamSpec.normal(a + "query_key_value.weight", 3 * q, d));
-                if (bias) s.add(ParamSpec.zeros(a + "query_key_value.bias", 3 * q));
+                ParamSpec.linear(s, a + "query_key_value", 3 * q, d, bias);
             } else {
-                for (String n : new String[] {"q_proj", "k_proj", "v_proj"}) {
-                    long rows = n.equals("q_proj") ? q : kv;
-                    s.add(ParamSpec.normal(a + n + ".weight", rows, d));
-                    if (bias) s.add(ParamSpec.zeros(a + n + ".bias", rows));
-                }
+                ParamSpec.linear(s, a + "q_proj", q, d, bias);
+                ParamSpec.linear(s, a + "k_proj", kv, d, bias);
+                ParamSpec.linear(s, a + "v_proj", kv, d, bias);
             }
-            s.add(ParamSpec.normal(a + kind.out + ".weight", d, q));
-            if (bias) s.add(ParamSpec.zeros(a + kind.out + ".bias", d));
-            s.add(ParamSpec.normal(p + kind.fc1 + ".weight", ff, d));
-            s.add(ParamSpec.zeros(p + kind.fc1 + ".bias", ff));
-            s.add(ParamSpec.normal(p + kind.fc2 + ".weight", d, ff));
-            s.add(ParamSpec.zeros(p + kind.fc2 + ".bias", d));
+            ParamSpec.linear(s, a + kind.out, d, q, bias);
+            ParamSpec.linear(s, p + kind.fc1, ff, d, true);
+            ParamSpec.linear(s, p + kind.fc2, d, ff, true);
         }
         s.add(ParamSpec.ones(kind.finalNorm + ".weight", d));
         s.add(ParamSpec.zeros(kind.finalNorm + ".bias", d));

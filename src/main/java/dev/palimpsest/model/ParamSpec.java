@@ -21,6 +21,12 @@ public record ParamSpec(String name, long[] shape, Init init) {
         return new ParamSpec(name, shape, Init.ZEROS);
     }
 
+    /** A linear layer's parameters, [out, in] weight and (when it has one) [out] bias, appended to {@code specs}. */
+    public static void linear(java.util.List<ParamSpec> specs, String prefix, long out, long in, boolean bias) {
+        specs.add(normal(prefix + ".weight", out, in));
+        if (bias) specs.add(zeros(prefix + ".bias", out));
+    }
+
     /** A fresh tensor of this parameter, of the given type: N(0, std), ones or zeros. */
     public Tensor initial(ScalarType type, double std) {
         return switch (init) {
