@@ -5,11 +5,11 @@ import java.util.concurrent.Callable;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.io.OutputFolder;
-import dev.palimpsest.model.Codebook;
-import dev.palimpsest.model.KnowledgeCodebook;
+import dev.palimpsest.method.memory.GraceCodebook;
+import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.PeftAdapter;
-import dev.palimpsest.model.SideMemory;
+import dev.palimpsest.method.memory.WiseSideMemory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,9 +44,9 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (OutputFolder folder = overwrite.folder(out, model.dir); LanguageModel m = model.load()) {
-            KnowledgeCodebook loka = m.memory(KnowledgeCodebook.class);
+            LokaCodebook loka = m.memory(LokaCodebook.class);
             if (loka == null) {
-                if (m.memory(Codebook.class) != null || m.memory(SideMemory.class) != null)
+                if (m.memory(GraceCodebook.class) != null || m.memory(WiseSideMemory.class) != null)
                     throw new UserError(model.dir + ": its update is GRACE's codebook or WISE's side memory, which are not LoRA adapters: "
                             + "nothing outside palimpsest can apply them (no PEFT export exists)");
                 throw new UserError(model.dir + ": no LoRA-based memory to export; an update in the weights needs no export (the folder loads as it is)");

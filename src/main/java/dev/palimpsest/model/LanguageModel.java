@@ -95,10 +95,8 @@ public final class LanguageModel implements AutoCloseable {
             Map<String, byte[]> files = new LinkedHashMap<>();
             for (String f : Tokenizer.FILES) if (dir.has(f)) files.put(f, dir.bytes(f));
             LanguageModel m = new LanguageModel(config, net, tokenizer, loaded.storedAs(), files);
-            if (dir.has(Codebook.FILE)) m.attach(Codebook.read(m.net(), SafeTensorsFile.read(dir.channel(Codebook.FILE), dir.path(Codebook.FILE))));
-            if (dir.has(SideMemory.FILE)) m.attach(SideMemory.read(m.net(), SafeTensorsFile.read(dir.channel(SideMemory.FILE), dir.path(SideMemory.FILE))));
-            if (dir.has(KnowledgeCodebook.FILE))
-                m.attach(KnowledgeCodebook.read(m.net(), SafeTensorsFile.read(dir.channel(KnowledgeCodebook.FILE), dir.path(KnowledgeCodebook.FILE))));
+            for (MemoryReader r : MemoryReader.all())
+                if (dir.has(r.file())) m.attach(r.read(m.net(), SafeTensorsFile.read(dir.channel(r.file()), dir.path(r.file()))));
             return m;
         } catch (RuntimeException e) {
             tokenizer.close();

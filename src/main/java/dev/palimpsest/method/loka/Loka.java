@@ -30,7 +30,7 @@ import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.method.memory.MemoryUpdate;
 import dev.palimpsest.model.CausalLM;
-import dev.palimpsest.model.KnowledgeCodebook;
+import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
@@ -38,8 +38,8 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.Optimizers;
 
 /**
- * LOKA (Zhang et al., "Resolving Editing-Unlearning Conflicts: A Knowledge Codebook Framework for LLM Updating"):
- * edits and forgets in one update, stored in a {@link KnowledgeCodebook} of low-rank memories beside the unchanged
+ * LOKA (Zhang et al., "Resolving Editing-Unlearning Conflicts: A Knowledge GraceCodebook Framework for LLM Updating"):
+ * edits and forgets in one update, stored in a {@link LokaCodebook} of low-rank memories beside the unchanged
  * base model. The official code is not available; where the paper is silent the choices below are ours, and each
  * is a setting.
  * <ol>
@@ -103,7 +103,7 @@ public final class Loka implements UpdateMethod {
         CausalLM net = m.net();
         Tokenizer tok = m.tokenizer();
         Settings s = new Settings(this, given);
-        KnowledgeCodebook existing = m.memory(KnowledgeCodebook.class);
+        LokaCodebook existing = m.memory(LokaCodebook.class);
         int layers = net.numLayers(), half = Math.max(1, layers / 2);
         if (layers < 2) throw new UserError("loka: needs a model with at least 2 layers (router layers below, memory layers above)");
         int[] routerLayers = ints(s.text("router_layers", existing != null ? join(existing.routerLayers()) : range(0, half)), "router_layers");
@@ -129,7 +129,7 @@ public final class Loka implements UpdateMethod {
                     + join(existing.memoryLayers()) + " and rank " + existing.rank() + "; sequential updates must keep them");
 
         boolean fresh = existing == null;
-        KnowledgeCodebook codebook = fresh ? new KnowledgeCodebook(net, routerLayers, memoryLayers, rank, alpha) : existing;
+        LokaCodebook codebook = fresh ? new LokaCodebook(net, routerLayers, memoryLayers, rank, alpha) : existing;
         // The stored requests of earlier updates, with their memories, and the LSH state.
         List<UpdateLosses.Example> all = new ArrayList<>();
         List<Integer> memoryOf = new ArrayList<>();
@@ -263,7 +263,7 @@ public final class Loka implements UpdateMethod {
     }
 
     /** The conflict score of a cluster: mean cosine of edit and forget gradients over probe batches, on a fresh memory. */
-    private static double conflictScore(CausalLM net, long pad, KnowledgeCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
+    private static double conflictScore(CausalLM net, long pad, LokaCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
             List<Integer> forgets, double[] ref, Options o, int probes, long seed) {
         Random rnd = new Random(seed);
         List<java.util.function.Supplier<Tensor>> e = new ArrayList<>(), f = new ArrayList<>();
@@ -290,7 +290,7 @@ public final class Loka implements UpdateMethod {
      * Trains memory {@code mem} on its edits and forgets (and the retention loss). With both kinds, each step
      * combines the two task gradients by the minimum-norm rule; the retention gradient is added to that.
      */
-    private static void train(CausalLM net, long pad, KnowledgeCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
+    private static void train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
             List<Integer> forgets, double[] ref, RetainReference retain, Options o, long seed) {
         List<Tensor> params = codebook.parameters(mem);
         for (Tensor p : params) p.set_requires_grad(true);

@@ -9,13 +9,13 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import dev.palimpsest.model.KnowledgeCodebook;
+import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.Optimizers;
 
 /**
  * Trains LOKA's router: a max-pooled linear classifier over standardized token states (see
- * {@link KnowledgeCodebook}). A prompt's score is its highest token score; the loss is the logistic loss of that
+ * {@link LokaCodebook}). A prompt's score is its highest token score; the loss is the logistic loss of that
  * score, averaged per class so that the few update prompts weigh as much as the many negatives: positives are
  * the update prompts and their paraphrases, negatives the retain set's questions and other unrelated prompts.
  * Standardization uses the negatives' token statistics. Full-batch AdamW with weight decay.
@@ -29,7 +29,7 @@ public final class RouterTraining {
     /** Steps, AdamW learning rate and weight decay, and the logit above which the router fires. */
     public record Settings(int steps, double lr, double weightDecay, double threshold, long seed) {}
 
-    public static void fit(KnowledgeCodebook codebook, List<float[][]> positives, List<float[][]> negatives, Tensor centroids, Settings s) {
+    public static void fit(LokaCodebook codebook, List<float[][]> positives, List<float[][]> negatives, Tensor centroids, Settings s) {
         if (positives.isEmpty() || negatives.isEmpty()) throw new IllegalArgumentException("the router needs positive and negative prompts");
         try (PointerScope scope = new PointerScope()) {
             Tensor negTokens = tokens(negatives);

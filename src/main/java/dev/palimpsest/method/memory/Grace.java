@@ -24,7 +24,7 @@ import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.CausalLM;
-import dev.palimpsest.model.Codebook;
+import dev.palimpsest.method.memory.GraceCodebook;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
@@ -35,7 +35,7 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.QaFineTuner;
 
 /**
- * GRACE (Hartvigsen et al. 2023): lifelong editing with a {@link Codebook} on one layer; the weights never change.
+ * GRACE (Hartvigsen et al. 2023): lifelong editing with a {@link GraceCodebook} on one layer; the weights never change.
  * Requests are edited one after another. For each token of the target (and the closing EOS), the key is the
  * layer's MLP key at the token before it (the prompt's last token for the first), and its label the token:
  * <ul>
@@ -77,7 +77,7 @@ public final class Grace implements UpdateMethod {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
         Settings s = new Settings(this, given);
-        Codebook existing = m.memory(Codebook.class);
+        GraceCodebook existing = m.memory(GraceCodebook.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : defaultLayer(net.numLayers()));
         double eps = s.real("eps", 1.0), lr = s.real("lr", 1.0);
         int iterations = s.integer("iterations", 100);
@@ -87,7 +87,7 @@ public final class Grace implements UpdateMethod {
             throw new UserError("grace: the model already has a codebook at layer " + existing.layer() + "; edit that layer or start from a model without one");
         if (requests.isEmpty()) throw new UserError("grace: no requests");
         boolean fresh = existing == null;
-        Codebook book = fresh ? new Codebook(net, layer) : existing;
+        GraceCodebook book = fresh ? new GraceCodebook(net, layer) : existing;
         if (fresh) m.attach(book);
         int before = book.size();
         try (ProgressBar bar = Progress.bar("grace edits", requests.size())) {
@@ -104,8 +104,8 @@ public final class Grace implements UpdateMethod {
     }
 
     /** GRACE's expansion rules for one key with its label; returns the entry whose value is to be trained. */
-    static int place(Codebook book, Tensor key, Tensor initialValue, long label, double eps) {
-        Codebook.Nearest n = book.nearest(key);
+    static int place(GraceCodebook book, Tensor key, Tensor initialValue, long label, double eps) {
+        GraceCodebook.Nearest n = book.nearest(key);
         if (n == null || n.distance() > book.radius(n.index()) + eps) return book.add(key, initialValue, eps, label);
         if (book.label(n.index()) == label) {
             book.setRadius(n.index(), Math.max(book.radius(n.index()), n.distance()));
@@ -115,7 +115,7 @@ public final class Grace implements UpdateMethod {
         return book.add(key, initialValue, n.distance() / 2, label);
     }
 
-    private static void edit(LanguageModel m, Codebook book, QuestionFormat format, KnowledgeRequest r, double eps, double lr, int iterations) {
+    private static void edit(LanguageModel m, GraceCodebook book, QuestionFormat format, KnowledgeRequest r, double eps, double lr, int iterations) {
         CausalLM net = m.net();
         long[] prompt = m.tokenizer().encodePrompt(format.prompt(r.question()));
         long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());

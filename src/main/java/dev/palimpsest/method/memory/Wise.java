@@ -27,7 +27,7 @@ import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.PaddedBatch;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.model.SideMemory;
+import dev.palimpsest.method.memory.WiseSideMemory;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.TokenPositions;
@@ -35,7 +35,7 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.QaFineTuner;
 
 /**
- * WISE (Wang et al. 2024): lifelong editing into a {@link SideMemory}, a copy of one MLP down-projection trained on
+ * WISE (Wang et al. 2024): lifelong editing into a {@link WiseSideMemory}, a copy of one MLP down-projection trained on
  * the edits while the main memory stays frozen. Requests are edited one after another; each is trained with plain
  * SGD ({@code lr}, at most {@code iterations} steps, stopping once the loss is under 0.02) on
  * <ul>
@@ -92,7 +92,7 @@ public final class Wise implements UpdateMethod {
         long t0 = System.nanoTime();
         CausalLM net = m.net();
         Settings s = new Settings(this, given);
-        SideMemory existing = m.memory(SideMemory.class);
+        WiseSideMemory existing = m.memory(WiseSideMemory.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : Grace.defaultLayer(net.numLayers()));
         double actRatio = s.real("act_ratio", existing != null ? existing.actRatio() : 0.88);
         Config c = new Config(s.real("lr", 0.1), s.integer("iterations", 70), s.real("alpha", 5), s.real("beta", 20), s.real("gamma", 10),
@@ -109,7 +109,7 @@ public final class Wise implements UpdateMethod {
         List<String> prefixes = ContextPrefixes.of(m);
         OutOfScope pool = OutOfScope.of(m, layer, unrelatedPool(m, format, retain, prefixes));
         boolean fresh = existing == null;
-        SideMemory memory = fresh ? new SideMemory(net, layer, actRatio) : existing;
+        WiseSideMemory memory = fresh ? new WiseSideMemory(net, layer, actRatio) : existing;
         if (fresh) m.attach(memory);
         int editsBefore = memory.edits();
         Tensor mask = null;
@@ -201,7 +201,7 @@ public final class Wise implements UpdateMethod {
                 }
             }
             Tensor idx = Tensors.longs(pick, n);
-            Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys.index_select(0, idx), delta), tokenMask.index_select(0, idx), null, null);
+            Tensor score = WiseSideMemory.prefixMeans(WiseSideMemory.activations(keys.index_select(0, idx), delta), tokenMask.index_select(0, idx), null, null);
             return TokenPositions.gather(score.unsqueeze(2), toArray(rows), toArray(pos)).view(-1);
         }
 
@@ -212,7 +212,7 @@ public final class Wise implements UpdateMethod {
     }
 
     /** A knowledge shard's random gradient mask: each entry of ΔW is trainable with probability {@code ratio}. */
-    static Tensor gradientMask(SideMemory memory, double ratio, long seed) {
+    static Tensor gradientMask(WiseSideMemory memory, double ratio, long seed) {
         Tensor d = memory.delta(memory.working());
         int n = (int) d.numel();
         float[] f = new float[n];
@@ -229,7 +229,7 @@ public final class Wise implements UpdateMethod {
      * Edits made later in a memory move the activations of earlier ones, so the activation each had just after its
      * own training is stale.
      */
-    private static void recalibrate(LanguageModel m, SideMemory memory, List<List<Sequence>> edits) {
+    private static void recalibrate(LanguageModel m, WiseSideMemory memory, List<List<Sequence>> edits) {
         double min = Double.POSITIVE_INFINITY;
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             for (List<Sequence> e : edits) min = Math.min(min, inScopeActivation(m, memory.layer(), memory.delta(memory.working()), e));
@@ -243,7 +243,7 @@ public final class Wise implements UpdateMethod {
         for (Sequence q : seqs) ids.add(q.ids());
         PaddedBatch batch = PaddedBatch.right(ids, m.tokenizer().padId());
         Tensor keys = keysAt(m.net(), layer, new ForwardInput(batch.ids(), null, batch.keyMask()));
-        return meanLowest(SideMemory.prefixMeans(SideMemory.activations(keys, delta), realTokens(batch, ids.size()), null, null), seqs, seqs.size());
+        return meanLowest(WiseSideMemory.prefixMeans(WiseSideMemory.activations(keys, delta), realTokens(batch, ids.size()), null, null), seqs, seqs.size());
     }
 
     /** The mean over the first {@code n} sequences of each one's lowest score at the positions that predict its answer. */
@@ -275,7 +275,7 @@ public final class Wise implements UpdateMethod {
     }
 
     /** Sharding: keep the working memory as a shard every save_freq edits, merge the last shards every merge_freq. */
-    static void afterEdit(SideMemory memory, Config c) {
+    static void afterEdit(WiseSideMemory memory, Config c) {
         memory.countEdit();
         if (memory.edits() % c.saveFreq() != 0) return;
         memory.addMemory();
@@ -296,7 +296,7 @@ public final class Wise implements UpdateMethod {
         return new Sequence(ids, prompt.length - 1, answer.length == 0 ? new long[] {-1} : answer);
     }
 
-    private static List<Sequence> edit(LanguageModel m, SideMemory memory, QuestionFormat format, KnowledgeRequest r, List<String> prefixes,
+    private static List<Sequence> edit(LanguageModel m, WiseSideMemory memory, QuestionFormat format, KnowledgeRequest r, List<String> prefixes,
             OutOfScope unrelated, List<Sequence> replayed, Tensor mask, Config c) {
         CausalLM net = m.net();
         long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
@@ -337,7 +337,7 @@ public final class Wise implements UpdateMethod {
                 try (PointerScope scope = new PointerScope()) {
                     Tensor hid = net.hidden(from);
                     Tensor nll = net.logits(TokenPositions.gather(hid, ir, ip)).log_softmax(-1).gather(1, labelTensor).mean().neg();
-                    Tensor score = SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null);
+                    Tensor score = WiseSideMemory.prefixMeans(WiseSideMemory.activations(keys, delta), tokenMask, null, null);
                     Tensor in = TokenPositions.gather(score.unsqueeze(2), ir, ip).view(-1);
                     Tensor out = unrelated.scores(delta, (long) (memory.edits() * c.iterations() + it) * c.unrelated(), c.unrelated());
                     Tensor gap = meanOfPositive(out.view(1, -1).sub(in.view(-1, 1)).add(Tensors.scalar(c.gamma())));
@@ -358,7 +358,7 @@ public final class Wise implements UpdateMethod {
             delta.set_requires_grad(false);
         }
         try (NoGradGuard g = new NoGradGuard()) {
-            memory.recordInScope(w, meanLowest(SideMemory.prefixMeans(SideMemory.activations(keys, delta), tokenMask, null, null), seqs, ownScope));
+            memory.recordInScope(w, meanLowest(WiseSideMemory.prefixMeans(WiseSideMemory.activations(keys, delta), tokenMask, null, null), seqs, ownScope));
         }
         return own;
     }

@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.palimpsest.cli.CliHarness;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.ForwardInput;
-import dev.palimpsest.model.KnowledgeCodebook;
+import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.PeftAdapter;
 import dev.palimpsest.model.TinyModels;
@@ -45,7 +45,7 @@ class LokaExportTest {
         Path updated = tmp.resolve("loka");
         try (LanguageModel m = LanguageModel.load(base)) {
             int d = m.config().hiddenSize();
-            KnowledgeCodebook c = new KnowledgeCodebook(m.net(), new int[] {0}, new int[] {1}, 4, 8.0);
+            LokaCodebook c = new LokaCodebook(m.net(), new int[] {0}, new int[] {1}, 4, 8.0);
             m.attach(c);
             for (int k = 0; k < 2; k++) {
                 c.addMemory(k);
@@ -68,7 +68,7 @@ class LokaExportTest {
         try (LanguageModel loka = LanguageModel.load(updated); LanguageModel viaPeft = LanguageModel.load(base)) {
             float[] routedNowhere = logits(loka);
             assertArrayEquals(logits(viaPeft), routedNowhere, 0f, "the router never fires: the base model's logits");
-            loka.memory(KnowledgeCodebook.class).force(1);
+            loka.memory(LokaCodebook.class).force(1);
             float[] memory1 = logits(loka);
             PeftAdapter.attach(tmp.resolve("m1"), viaPeft.net());
             assertArrayEquals(memory1, logits(viaPeft), 1e-5f, "base + exported memory 1 = LOKA with memory 1 plugged in");

@@ -24,7 +24,7 @@ import dev.palimpsest.method.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.ForwardInput;
-import dev.palimpsest.model.KnowledgeCodebook;
+import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.tensor.Tensors;
@@ -88,12 +88,12 @@ class LokaTest {
         }
     }
 
-    private static boolean routed(LanguageModel m, KnowledgeCodebook c, String question) {
+    private static boolean routed(LanguageModel m, LokaCodebook c, String question) {
         logits(m, question);
         return c.lastRoute()[0] >= 0;
     }
 
-    private static double share(LanguageModel m, KnowledgeCodebook c, List<String> questions) {
+    private static double share(LanguageModel m, LokaCodebook c, List<String> questions) {
         return questions.stream().filter(q -> routed(m, c, q)).count() / (double) questions.size();
     }
 
@@ -120,7 +120,7 @@ class LokaTest {
             // Three layers: the router reads layers 0 and 1, the memories sit on layer 2.
             Update u = MethodRegistry.get("loka").apply(m, m.questionFormat(), s.requests(), s.retain(),
                     Map.of("router_layers", "0,1", "memory_layers", "2"), 0);
-            KnowledgeCodebook c = (KnowledgeCodebook) m.memories().get(0);
+            LokaCodebook c = (LokaCodebook) m.memories().get(0);
             double editAfter = accuracy(m, editQ, editT), forgetAfter = accuracy(m, forgetQ, forgetA);
             // 0.72 on one of our machines, above 0.8 on another: the micro model trained in the test differs with the CPU's float kernels.
             assertTrue(editAfter >= 0.7 && editAfter > editBefore + 0.3, "edits: " + editBefore + " -> " + editAfter);
@@ -153,7 +153,7 @@ class LokaTest {
             Path dir = tmp.resolve("updated");
             m.save(dir);
             try (LanguageModel again = LanguageModel.load(dir)) {
-                KnowledgeCodebook c2 = (KnowledgeCodebook) again.memories().get(0);
+                LokaCodebook c2 = (LokaCodebook) again.memories().get(0);
                 assertEquals(c.size(), c2.size());
                 for (String q : List.of(editQ.get(0), forgetQ.get(0), otherKnown.get(0))) {
                     assertArrayEquals(logits(m, q), logits(again, q), 1e-5f, q);
@@ -175,7 +175,7 @@ class LokaTest {
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope scope = new PointerScope()) {
             Map<String, String> set = new HashMap<>(Map.of("capacity", "8"));
             MethodRegistry.get("loka").apply(m, m.questionFormat(), first.requests(), retain, set, 0);
-            KnowledgeCodebook c = (KnowledgeCodebook) m.memories().get(0);
+            LokaCodebook c = (LokaCodebook) m.memories().get(0);
             int before = c.size();
             Update u = MethodRegistry.get("loka").apply(m, m.questionFormat(), second.requests(), retain, set, 1);
             assertEquals(1, m.memories().size(), "the same codebook grows");

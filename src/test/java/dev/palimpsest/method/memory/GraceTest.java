@@ -18,7 +18,7 @@ import dev.palimpsest.data.EditItem;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
-import dev.palimpsest.model.Codebook;
+import dev.palimpsest.method.memory.GraceCodebook;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.tensor.Tensors;
@@ -48,13 +48,13 @@ class GraceTest {
             Evaluator.EditResult after = Evaluator.edits(m, base, format, items, Evaluator.Options.DEFAULT);
             assertTrue(after.reliability() >= 0.99, "reliability " + before + " -> " + after.reliability());
             for (String q : unrelated) assertArrayEquals(logits(base, q), logits(m, q), 0f, "bit-identical logits for: " + q);
-            Codebook book = (Codebook) m.memories().get(0);
+            GraceCodebook book = (GraceCodebook) m.memories().get(0);
             assertTrue(book.size() >= 10, "one entry per target token at least: " + book.size());
 
             Path dir = tmp.resolve("edited");
             m.save(dir);
             try (LanguageModel again = LanguageModel.load(dir)) {
-                assertEquals(book.size(), ((Codebook) again.memories().get(0)).size());
+                assertEquals(book.size(), ((GraceCodebook) again.memories().get(0)).size());
                 assertEquals(after.reliability(), Evaluator.edits(again, base, format, items, Evaluator.Options.DEFAULT).reliability(), 0);
                 String edited = items.get(0).prompt();
                 assertArrayEquals(logits(m, edited), logits(again, edited), 0f, "the reloaded codebook answers as the saved one");
@@ -69,14 +69,14 @@ class GraceTest {
     @Test
     void expansionRules() {
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope s = new PointerScope()) {
-            Codebook book = new Codebook(m.net(), 1);
+            GraceCodebook book = new GraceCodebook(m.net(), 1);
             long f = m.net().linear(m.net().downProjection(1)).inFeatures(), d = m.config().hiddenSize();
             var zeros = Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float, f);
             Tensor value = Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float, d);
             book.add(zeros, value, 1.0, 7);
             Tensor at = zeros.clone();
             at.select(0, 0).fill_(Tensors.scalar(1.5));
-            Codebook.Nearest n = book.nearest(at);
+            GraceCodebook.Nearest n = book.nearest(at);
             assertEquals(0, n.index());
             assertEquals(1.5, n.distance(), 1e-6);
             // Within radius + ε of entry 0 and the same label: entry 0 grows to cover it.

@@ -27,7 +27,7 @@ import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Scorer;
-import dev.palimpsest.model.SideMemory;
+import dev.palimpsest.method.memory.WiseSideMemory;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
@@ -48,7 +48,7 @@ class WiseTest {
     }
 
     /** The memory the last position of one question is routed to (-1: the main memory). */
-    private static int route(LanguageModel m, SideMemory memory, String question) {
+    private static int route(LanguageModel m, WiseSideMemory memory, String question) {
         logits(m, question);
         return memory.lastRoute()[0];
     }
@@ -60,7 +60,7 @@ class WiseTest {
         try (SiteHooks.Handle h = m.net().sites().record(layer, Site.MLP_KEY, k)) {
             m.net().hidden(ForwardInput.of(Tensors.longs(ids, 1, ids.length)), null);
         }
-        return Tensors.item(SideMemory.activations(k.get(0), delta).mean());
+        return Tensors.item(WiseSideMemory.activations(k.get(0), delta).mean());
     }
 
     /** The logits at the last position: earlier positions route on their own running means. */
@@ -86,7 +86,7 @@ class WiseTest {
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); LanguageModel base = LanguageModel.load(MicroWorld.model());
                 PointerScope s = new PointerScope()) {
             int layer = m.net().numLayers() - 1;
-            SideMemory memory = new SideMemory(m.net(), layer, 0.88);
+            WiseSideMemory memory = new WiseSideMemory(m.net(), layer, 0.88);
             m.attach(memory);
             List<QaItem> facts = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
             String q0 = facts.get(0).question();
@@ -127,7 +127,7 @@ class WiseTest {
             Path dir = tmp.resolve("with-side-memory");
             m.save(dir);
             try (LanguageModel again = LanguageModel.load(dir)) {
-                SideMemory loaded = (SideMemory) again.memories().get(0);
+                WiseSideMemory loaded = (WiseSideMemory) again.memories().get(0);
                 assertEquals(memory.size(), loaded.size());
                 assertEquals(memory.minAct(0), loaded.minAct(0), 1e-6 * memory.minAct(0));
                 assertArrayEquals(routed, logits(again, hot), 1e-5f, "the reloaded memory answers as the saved one");
@@ -149,7 +149,7 @@ class WiseTest {
         }
     }
 
-    private static int routed(LanguageModel m, SideMemory memory, List<String> questions) {
+    private static int routed(LanguageModel m, WiseSideMemory memory, List<String> questions) {
         int n = 0;
         for (String q : questions) if (route(m, memory, q) >= 0) n++;
         return n;
@@ -186,7 +186,7 @@ class WiseTest {
             double before = accuracy(m, questions, targets);
 
             new Wise().apply(m, m.questionFormat(), requests, retain, Map.of("layer", "0"), 0);
-            SideMemory memory = m.memory(SideMemory.class);
+            WiseSideMemory memory = m.memory(WiseSideMemory.class);
             double after = accuracy(m, questions, targets);
             int in = routed(m, memory, inScope), out = routed(m, memory, unrelated);
             System.out.printf("wise micro: edit accuracy %.3f -> %.3f; routed %d/%d in scope, %d/%d unrelated%n", before, after, in,
@@ -198,7 +198,7 @@ class WiseTest {
             Path dir = tmp.resolve("wise-edited");
             m.save(dir);
             try (LanguageModel again = LanguageModel.load(dir)) {
-                SideMemory loaded = again.memory(SideMemory.class);
+                WiseSideMemory loaded = again.memory(WiseSideMemory.class);
                 assertEquals(in, routed(again, loaded, inScope));
                 assertEquals(out, routed(again, loaded, unrelated));
                 assertEquals(after, accuracy(again, questions, targets), 1e-6);
@@ -223,7 +223,7 @@ class WiseTest {
     @Test
     void shardsAreKeptAndMerged() {
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope s = new PointerScope()) {
-            SideMemory memory = new SideMemory(m.net(), 1, 0.88);
+            WiseSideMemory memory = new WiseSideMemory(m.net(), 1, 0.88);
             Wise.Config c = new Wise.Config(1, 1, 5, 20, 10, 0.2, 2, 4, 0.53, 1, 1, 0);
             double[] acts = {3, 1, 4, 2};
             for (int e = 0; e < 4; e++) {

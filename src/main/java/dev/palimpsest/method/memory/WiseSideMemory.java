@@ -1,4 +1,4 @@
-package dev.palimpsest.model;
+package dev.palimpsest.method.memory;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,6 +14,15 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.DType;
+import dev.palimpsest.model.Linear;
+import dev.palimpsest.model.Memory;
+import dev.palimpsest.model.MemoryReader;
+import dev.palimpsest.model.SafeTensorsFile;
+import dev.palimpsest.model.SafeTensorsWriter;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -26,7 +35,7 @@ import dev.palimpsest.tensor.Tensors;
  * there the main memory answers alone, so unrelated inputs compute exactly as without side memories.
  * <p>The last memory is the working one that edits go into; the others are shards saved or merged before it.
  */
-public final class SideMemory implements Memory {
+public final class WiseSideMemory implements Memory {
     public static final String FILE = "palimpsest_wise.safetensors";
 
     private final CausalLM net;
@@ -43,7 +52,7 @@ public final class SideMemory implements Memory {
     private Tensor sums, counts;
     private int[] lastRoute = new int[0];
 
-    public SideMemory(CausalLM net, int layer, double actRatio) {
+    public WiseSideMemory(CausalLM net, int layer, double actRatio) {
         this.net = net;
         this.layer = layer;
         this.actRatio = actRatio;
@@ -222,7 +231,7 @@ public final class SideMemory implements Memory {
     }
 
     /** Reads the memory from its file, opened by the caller (who closes it). */
-    public static SideMemory read(CausalLM net, SafeTensorsFile f) {
+    public static WiseSideMemory read(CausalLM net, SafeTensorsFile f) {
         Path file = f.path();
         int layer, edits;
         double ratio;
@@ -236,7 +245,7 @@ public final class SideMemory implements Memory {
         if (layer < 0 || layer >= net.numLayers()) throw new UserError(file + ": layer " + layer + " is not in the model");
         if (!f.entries().containsKey("deltas") || !f.entries().containsKey("min_acts"))
             throw new UserError(file + ": needs the tensors 'deltas' and 'min_acts'");
-        SideMemory s = new SideMemory(net, layer, ratio);
+        WiseSideMemory s = new WiseSideMemory(net, layer, ratio);
         Tensor d = f.load("deltas", ScalarType.Float);
         float[] acts = Tensors.toFloats(f.load("min_acts", ScalarType.Float));
         if (d.dim() != 3 || d.size(0) != acts.length || d.size(1) != s.outFeatures || d.size(2) != s.inFeatures)
@@ -264,6 +273,19 @@ public final class SideMemory implements Memory {
             sums.releaseReference();
             counts.releaseReference();
             sums = counts = null;
+        }
+    }
+
+    /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */
+    public static final class Reader implements MemoryReader {
+        @Override
+        public String file() {
+            return FILE;
+        }
+
+        @Override
+        public Memory read(CausalLM net, SafeTensorsFile f) {
+            return WiseSideMemory.read(net, f);
         }
     }
 }

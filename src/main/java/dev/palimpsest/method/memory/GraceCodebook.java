@@ -1,4 +1,4 @@
-package dev.palimpsest.model;
+package dev.palimpsest.method.memory;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,6 +14,14 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.DType;
+import dev.palimpsest.model.Memory;
+import dev.palimpsest.model.MemoryReader;
+import dev.palimpsest.model.SafeTensorsFile;
+import dev.palimpsest.model.SafeTensorsWriter;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -25,7 +33,7 @@ import dev.palimpsest.tensor.Tensors;
  * <p>Each entry also keeps the token it was trained to produce (its label), which GRACE's expansion rules
  * compare. Values may require gradients while they are trained.
  */
-public final class Codebook implements Memory {
+public final class GraceCodebook implements Memory {
     public static final String FILE = "palimpsest_grace.safetensors";
 
     private final CausalLM net;
@@ -36,7 +44,7 @@ public final class Codebook implements Memory {
     private final SiteHooks.Handle keyHook, outHook;
     private Tensor lastKeys;
 
-    public Codebook(CausalLM net, int layer) {
+    public GraceCodebook(CausalLM net, int layer) {
         this.net = net;
         this.layer = layer;
         keyHook = net.sites().add(layer, Site.MLP_KEY, k -> {
@@ -138,7 +146,7 @@ public final class Codebook implements Memory {
     }
 
     /** Reads the memory from its file, opened by the caller (who closes it). */
-    public static Codebook read(CausalLM net, SafeTensorsFile f) {
+    public static GraceCodebook read(CausalLM net, SafeTensorsFile f) {
         Path file = f.path();
         String layerText = f.metadata().get("layer"), labelText = f.metadata().getOrDefault("labels", "");
         int layer;
@@ -148,7 +156,7 @@ public final class Codebook implements Memory {
             throw new UserError(file + ": missing or bad 'layer' in the metadata");
         }
         if (layer < 0 || layer >= net.numLayers()) throw new UserError(file + ": layer " + layer + " is not in the model");
-        Codebook c = new Codebook(net, layer);
+        GraceCodebook c = new GraceCodebook(net, layer);
         if (!f.entries().containsKey("keys")) return c;
         Tensor k = f.load("keys", ScalarType.Float), v = f.load("values", ScalarType.Float);
         float[] r = Tensors.toFloats(f.load("radii", ScalarType.Float));
@@ -167,5 +175,18 @@ public final class Codebook implements Memory {
         values.forEach(Tensor::releaseReference);
         keys.clear();
         values.clear();
+    }
+
+    /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */
+    public static final class Reader implements MemoryReader {
+        @Override
+        public String file() {
+            return FILE;
+        }
+
+        @Override
+        public Memory read(CausalLM net, SafeTensorsFile f) {
+            return GraceCodebook.read(net, f);
+        }
     }
 }

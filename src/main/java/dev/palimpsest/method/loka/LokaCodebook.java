@@ -1,4 +1,4 @@
-package dev.palimpsest.model;
+package dev.palimpsest.method.loka;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,6 +14,16 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.model.CausalLM;
+import dev.palimpsest.model.DType;
+import dev.palimpsest.model.Linear;
+import dev.palimpsest.model.LoraAdapter;
+import dev.palimpsest.model.Memory;
+import dev.palimpsest.model.MemoryReader;
+import dev.palimpsest.model.SafeTensorsFile;
+import dev.palimpsest.model.SafeTensorsWriter;
+import dev.palimpsest.model.Site;
+import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
 
 /**
@@ -29,7 +39,7 @@ import dev.palimpsest.tensor.Tensors;
  * teacher-forced scoring and cached generation route alike. Where it does not fire the base model computes alone.
  * <p>{@code state} is the trainer's own record (its requests, its LSH buckets), saved and loaded verbatim.
  */
-public final class KnowledgeCodebook implements Memory {
+public final class LokaCodebook implements Memory {
     public static final String FILE = "palimpsest_loka.safetensors";
 
     private final CausalLM net;
@@ -51,7 +61,7 @@ public final class KnowledgeCodebook implements Memory {
     private Tensor runMax, runSum, runCount;
     private int[] lastRoute = new int[0];
 
-    public KnowledgeCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha) {
+    public LokaCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha) {
         this.net = net;
         this.routerLayers = routerLayers.clone();
         this.memoryLayers = memoryLayers.clone();
@@ -270,14 +280,14 @@ public final class KnowledgeCodebook implements Memory {
     }
 
     /** Reads the memory from its file, opened by the caller (who closes it). */
-    public static KnowledgeCodebook read(CausalLM net, SafeTensorsFile f) {
+    public static LokaCodebook read(CausalLM net, SafeTensorsFile f) {
         Path file = f.path();
         Map<String, String> md = f.metadata();
-        KnowledgeCodebook c;
+        LokaCodebook c;
         int n;
         double bias, thr;
         try {
-            c = new KnowledgeCodebook(net, parse(md.get("router_layers")), parse(md.get("memory_layers")), Integer.parseInt(md.get("rank")),
+            c = new LokaCodebook(net, parse(md.get("router_layers")), parse(md.get("memory_layers")), Integer.parseInt(md.get("rank")),
                     Double.parseDouble(md.get("alpha")));
             n = Integer.parseInt(md.get("memories"));
             bias = Double.parseDouble(md.get("router_bias"));
@@ -314,5 +324,18 @@ public final class KnowledgeCodebook implements Memory {
         hooks.clear();
         for (Tensor r : new Tensor[] {runMax, runSum, runCount}) if (r != null) r.releaseReference();
         runMax = runSum = runCount = null;
+    }
+
+    /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */
+    public static final class Reader implements MemoryReader {
+        @Override
+        public String file() {
+            return FILE;
+        }
+
+        @Override
+        public Memory read(CausalLM net, SafeTensorsFile f) {
+            return LokaCodebook.read(net, f);
+        }
     }
 }
