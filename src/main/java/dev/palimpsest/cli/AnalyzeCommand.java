@@ -81,7 +81,7 @@ final class AnalyzeCommand {
             var o = spec.commandLine().getOut();
             Path png = overwrite.file(out, model.dir, edit, forget);
             try (LanguageModel m = model.loadMerged()) {
-                var requests = UpdateCommand.editRequests(edit, efmt);
+                var requests = dev.palimpsest.request.Requests.edits(edit, efmt);
                 var items = QaReader.read(forget, fmt);
                 ConflictAnalysis.Result r = ConflictAnalysis.run(m, template.format(m), requests, items,
                         new ConflictAnalysis.Settings(batchSize, lr, rank, 0.1, epochs, seed));

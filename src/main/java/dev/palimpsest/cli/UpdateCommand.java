@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
@@ -16,13 +15,12 @@ import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
-import dev.palimpsest.data.EditItem;
-import dev.palimpsest.data.EditReader;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.FiniteOutputs;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.Requests;
 import dev.palimpsest.method.TrainedUnlearning;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
@@ -33,10 +31,6 @@ import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Memory;
 import dev.palimpsest.model.PeftAdapter;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.target.QueryMerging;
-import dev.palimpsest.target.RefusalSet;
-import dev.palimpsest.target.SelfImprovement;
-import dev.palimpsest.target.TemplateRefusal;
 import dev.palimpsest.train.Lora;
 
 @Command(name = "update", mixinStandardHelpOptions = true,
@@ -98,7 +92,7 @@ final class UpdateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (forget == null && edit == null) throw new UserError("give --forget FILE, --edit FILE, or both");
         if (merge < 1) throw new UserError("--merge must be at least 1, got " + merge);
-        if (!List.of("idk", "template", "self").contains(refusals))
+        if (!Requests.REFUSALS.contains(refusals))
             throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
         DataFormat fmt = DataFormat.parse(format);
         if (adapterOut != null) {
@@ -115,7 +109,7 @@ final class UpdateCommand implements Callable<Integer> {
         UpdateMethod updater = MethodRegistry.get(method);
         Settings.check(updater, settings);
         List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
-        List<KnowledgeRequest> edits = edit == null ? List.of() : editRequests(edit, fmt);
+        List<KnowledgeRequest> edits = edit == null ? List.of() : Requests.edits(edit, fmt);
         List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
         long t0 = System.nanoTime();
         try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain);
@@ -124,7 +118,7 @@ final class UpdateCommand implements Callable<Integer> {
             DType saveAs = model.saveType(m);
             folder.requireSpace(m.savedBytes(saveAs));
             QuestionFormat qf = template.format(m);
-            List<KnowledgeRequest> requests = new ArrayList<>(forgetRequests(m, qf, forgets));
+            List<KnowledgeRequest> requests = new ArrayList<>(Requests.forget(forgets, refusals, merge, seed, m, qf));
             requests.addAll(edits);
             Update u = updater.apply(m, qf, requests, keep, settings, seed);
             FiniteOutputs.check(method, m, qf, requests);
@@ -157,36 +151,4 @@ final class UpdateCommand implements Callable<Integer> {
 
     /** What the update did (method, settings, requests); written beside the weights, before the folder's commit record. */
     static final String RECORD = "palimpsest_update.json";
-
-    private List<KnowledgeRequest> forgetRequests(LanguageModel m, QuestionFormat qf, List<QaItem> items) {
-        if (items.isEmpty()) return List.of();
-        List<String> targets = new ArrayList<>();
-        Random rnd = new Random(seed);
-        switch (refusals) {
-            case "idk" -> items.forEach(q -> targets.add(RefusalSet.pick(rnd)));
-            case "template" -> items.forEach(q -> targets.add(TemplateRefusal.forQuestion(q.question())));
-            case "self" -> targets.addAll(SelfImprovement.refusals(m, qf, items.stream().map(QaItem::question).toList(),
-                    items.stream().map(QaItem::answer).toList()));
-            default -> throw new IllegalStateException(refusals);
-        }
-        List<KnowledgeRequest> out = new ArrayList<>();
-        for (int i = 0; i < items.size(); i++)
-            out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, items.get(i).question(), items.get(i).answer(),
-                    targets.get(i), null, items.get(i).paraphrasedQuestions()));
-        // Template refusals name the merged question's entities; the other kinds reuse the first refusal.
-        return QueryMerging.merge(out, merge, refusals.equals("template") ? TemplateRefusal::forQuestion : q -> targets.get(0));
-    }
-
-    /** Edit requests from a file: an edit format's new targets, or a QA file's answers as the targets. */
-    static List<KnowledgeRequest> editRequests(Path edit, DataFormat fmt) {
-        List<KnowledgeRequest> out = new ArrayList<>();
-        if (fmt.isEdit()) {
-            for (EditItem e : EditReader.read(edit, fmt))
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), e.subject(), e.rephrases()));
-        } else {
-            for (QaItem q : QaReader.read(edit, fmt))
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), null, q.answer(), null, q.paraphrasedQuestions()));
-        }
-        return out;
-    }
 }

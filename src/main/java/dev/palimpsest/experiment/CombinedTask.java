@@ -13,12 +13,12 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.eval.Evaluator;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.target.TemplateRefusal;
+import dev.palimpsest.request.TemplateRefusal;
 
 /**
  * LOKA's task: edit E facts and forget F facts in one update. From a pool of facts the model knows (seeded), the

@@ -9,13 +9,12 @@ import java.util.Map;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.Requests;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
-import dev.palimpsest.target.QueryMerging;
-import dev.palimpsest.target.TemplateRefusal;
 
 /**
  * One run = model × dataset × method × settings × forget size × seed: split the dataset, turn the
@@ -46,12 +45,8 @@ public final class ExperimentRunner {
 
     public static List<ResultRow> run(Run r, Evaluator.Options opts, PrintWriter log) {
         Splits.Split<QaItem> split = Splits.forgetN(r.setting().pool(), r.forgetSize(), r.seed());
-        // Forget requests target a refusal that names the question's entities (see TemplateRefusal).
-        List<KnowledgeRequest> requests = new ArrayList<>();
-        for (QaItem q : split.forget())
-            requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(),
-                    TemplateRefusal.forQuestion(q.question()), null, q.paraphrasedQuestions()));
-        requests = QueryMerging.merge(requests, r.merge(), TemplateRefusal::forQuestion);
+        // Forget requests target a refusal that names the question's entities (see request/TemplateRefusal).
+        List<KnowledgeRequest> requests = Requests.forget(split.forget(), "template", r.merge(), r.seed(), null, null);
         List<ResultRow> rows = new ArrayList<>();
         try (LanguageModel m = LanguageModel.load(r.setting().model())) {
             QuestionFormat format = m.questionFormat();

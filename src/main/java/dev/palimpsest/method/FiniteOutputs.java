@@ -1,5 +1,6 @@
 package dev.palimpsest.method;
 
+import dev.palimpsest.request.KnowledgeRequest;
 import java.util.List;
 
 import dev.palimpsest.UserError;

@@ -1,5 +1,6 @@
 package dev.palimpsest.method;
 
+import dev.palimpsest.request.KnowledgeRequest;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

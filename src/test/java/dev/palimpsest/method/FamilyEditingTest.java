@@ -1,5 +1,6 @@
 package dev.palimpsest.method;
 
+import dev.palimpsest.request.KnowledgeRequest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package dev.palimpsest.method;
 
+import dev.palimpsest.request.KnowledgeRequest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,10 +35,10 @@ import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.TinyModels;
-import dev.palimpsest.target.QueryMerging;
-import dev.palimpsest.target.RefusalSet;
-import dev.palimpsest.target.SelfImprovement;
-import dev.palimpsest.target.TemplateRefusal;
+import dev.palimpsest.request.QueryMerging;
+import dev.palimpsest.request.RefusalSet;
+import dev.palimpsest.request.SelfImprovement;
+import dev.palimpsest.request.TemplateRefusal;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.world.MicroWorld;
 

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.data.EditItem;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 
 /** Edit requests for the tests: the micro world's facts with counterfactual answers. */
 public final class Counterfactuals {

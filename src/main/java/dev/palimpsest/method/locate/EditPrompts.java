@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.KvCache;

@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.LoraAdapter;

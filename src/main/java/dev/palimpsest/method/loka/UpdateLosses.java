@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;

@@ -18,7 +18,7 @@ import me.tongfei.progressbar.ProgressBar;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;

@@ -17,7 +17,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;

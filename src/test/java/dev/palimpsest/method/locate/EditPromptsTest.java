@@ -16,7 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.method.ContextPrefixes;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Site;

@@ -21,7 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.EditItem;
 import dev.palimpsest.eval.Evaluator;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.model.LanguageModel;

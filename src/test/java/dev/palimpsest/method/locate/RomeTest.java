@@ -17,7 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.eval.Answers;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.world.MicroWorld;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.model.ForwardInput;

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.method.KnowledgeRequest;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.model.ForwardInput;
 import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;

@@ -1,10 +1,9 @@
-package dev.palimpsest.target;
+package dev.palimpsest.request;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
-import dev.palimpsest.method.KnowledgeRequest;
 
 /**
  * Query merging (the editing-as-unlearning paper): several forget questions share one refusal, so

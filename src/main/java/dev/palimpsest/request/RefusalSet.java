@@ -1,4 +1,4 @@
-package dev.palimpsest.target;
+package dev.palimpsest.request;
 
 import java.util.List;
 import java.util.Random;

@@ -1,4 +1,4 @@
-package dev.palimpsest.method;
+package dev.palimpsest.request;
 
 import java.util.List;
 
