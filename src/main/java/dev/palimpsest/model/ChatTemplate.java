@@ -26,7 +26,8 @@ import dev.palimpsest.UserError;
  * {@code chat_template.jinja}), executed as transformers' {@code apply_chat_template} does: Jinja with
  * trim_blocks and lstrip_blocks, {@code messages} (an optional system message, then the user's question),
  * {@code add_generation_prompt} true, {@code bos_token}, {@code eos_token}, {@code raise_exception(msg)} and
- * {@code strftime_now(fmt)}. A template that cannot be rendered, or that raises, is one clear error.
+ * {@code strftime_now(fmt)}, and Python's str methods ({@link PyStringFilters}). A template that cannot be rendered,
+ * or that raises, is one clear error.
  */
 public final class ChatTemplate {
     /** The clock {@code strftime_now} reads (a template such as Llama 3.2's writes today's date). Tests fix it. */
@@ -49,13 +50,12 @@ public final class ChatTemplate {
 
     /**
      * The template (null or blank: the model has none), where it came from (for errors), and the tokenizer's BOS
-     * and EOS texts. A template is tried once on a plain question here, so one that cannot run fails at load.
+     * and EOS texts. Errors show when it is rendered, so a model whose template this engine cannot run still loads
+     * and answers raw prompts.
      */
     public static ChatTemplate of(String template, String source, String bosText, String eosText) {
         boolean none = template == null || template.isBlank();
-        ChatTemplate t = new ChatTemplate(none ? null : whitespaceControlled(template), source, bosText, eosText);
-        if (!none) t.render(null, "Hello");
-        return t;
+        return new ChatTemplate(none ? null : PyStringFilters.rewrite(whitespaceControlled(template)), source, bosText, eosText);
     }
 
     /** Whether the model has a chat template. */
@@ -113,6 +113,7 @@ public final class ChatTemplate {
         Jinjava j = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+        PyStringFilters.register(j);
         return j;
     }
 

@@ -80,9 +80,17 @@ class ChatTemplateTest {
         assertEquals("<|system|>\n" + SYSTEM + "<|end|>\n<|user|>\n" + Q + "<|end|>\n<|assistant|>\n", phi3.render(SYSTEM, Q));
     }
 
+    /** Qwen3-style templates call Python's str methods and reverse lists with [::-1]. */
     @Test
-    void aTemplateThatCannotRunFailsAtLoadNamingWhere() {
-        UserError e = assertThrows(UserError.class, () -> ChatTemplate.of("{% for m in messages %}{{ m.content }}", "tokenizer_config.json", "", ""));
+    void pythonStringMethodsAndReversedSlicesWork() {
+        ChatTemplate t = ChatTemplate.of("{%- set ns = namespace(last=0) %}{%- for m in messages[::-1] %}{%- if m.content.startswith('<think>') %}T{% endif %}"
+                + "{{ m.role.upper() }}:{{ m.content.lstrip('<').rstrip().title() }}{% if m.content.endswith(' ') %}_{% endif %};{% endfor %}", "test", "", "");
+        assertEquals("TUSER:Think> Ab Cd_;SYSTEM:S;", t.render("s", "<think> ab cd  "));
+    }
+
+    @Test
+    void aTemplateThatCannotRunFailsNamingWhere() {
+        UserError e = assertThrows(UserError.class, () -> ChatTemplate.of("{% for m in messages %}{{ m.content }}", "tokenizer_config.json", "", "").render(null, Q));
         assertTrue(e.getMessage().startsWith("tokenizer_config.json: the chat template cannot be rendered"), e.getMessage());
         assertFalse(ChatTemplate.of(null, "x", "", "").present());
     }
