@@ -1,14 +1,9 @@
 package dev.palimpsest.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +14,6 @@ import picocli.CommandLine.Spec;
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaReader;
-import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.method.loka.ConflictAnalysis;
 import dev.palimpsest.model.LanguageModel;
 
@@ -94,23 +88,9 @@ final class AnalyzeCommand {
         }
 
         private static void writeHistogram(ConflictAnalysis.Result r, Path out) throws java.io.IOException {
-            System.setProperty("java.awt.headless", "true");
-            int bins = 20;
-            List<String> x = new ArrayList<>();
-            List<Integer> y = new ArrayList<>();
-            int[] count = new int[bins];
-            for (double c : r.cosines()) count[Math.min(bins - 1, Math.max(0, (int) Math.floor((c + 1) / 2 * bins)))]++;
-            for (int b = 0; b < bins; b++) {
-                x.add(String.format(java.util.Locale.ROOT, "%.1f", -1 + 2.0 * b / bins));
-                y.add(count[b]);
-            }
-            CategoryChart chart = new CategoryChartBuilder().width(760).height(420)
-                    .title(String.format(java.util.Locale.ROOT, "cosine of editing and unlearning gradients (%.0f %% negative)", 100 * r.negativeShare()))
-                    .xAxisTitle("cosine (bin start)").yAxisTitle("steps").build();
-            chart.getStyler().setLegendVisible(false);
-            chart.addSeries("steps", x, y);
-            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-            AtomicFiles.writeFile(out, tmp -> Files.write(tmp, png));
+            dev.palimpsest.report.Plots.histogram(out, String.format(java.util.Locale.ROOT,
+                    "cosine of editing and unlearning gradients (%.0f %% negative)", 100 * r.negativeShare()), "cosine (bin start)", "steps",
+                    r.cosines());
         }
     }
 }

@@ -26,7 +26,7 @@ import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.MethodRegistry;
-import dev.palimpsest.report.Plots;
+import dev.palimpsest.report.CombinedReport;
 import dev.palimpsest.report.Report;
 import dev.palimpsest.world.DefaultModel;
 
@@ -138,20 +138,9 @@ final class DemoCommand implements Callable<Integer> {
             rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, seed, Evaluator.Options.DEFAULT, err));
         Path dir = folder.staging();
         Report.writeRows(rows, dir);
-        String md;
-        if (rounds == 1) {
-            md = CombinedTask.markdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")");
-        } else {
-            md = CombinedTask.roundsMarkdown(rows, "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds (seed " + seed + ")");
-            StringBuilder plots = new StringBuilder(md);
-            for (String column : List.of("edit reliability", "forget R1", "retain R1")) {
-                String file = Plots.lines(dir, column.replace(' ', '-') + "-by-round.png", column + " after each round", "round", column,
-                        CombinedTask.roundSeries(rows, column));
-                plots.append("\n![").append(file).append("](").append(file).append(")\n");
-            }
-            md = plots.toString();
-        }
-        AtomicFiles.writeString(dir.resolve("report.md"), md);
+        String md = CombinedReport.write(rows, dir, rounds == 1
+                ? "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")"
+                : "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds (seed " + seed + ")", rounds > 1);
         folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);

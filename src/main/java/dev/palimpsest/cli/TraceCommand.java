@@ -3,9 +3,6 @@ package dev.palimpsest.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.HeatMapChart;
-import org.knowm.xchart.HeatMapChartBuilder;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +10,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.method.locate.CausalTrace;
 import dev.palimpsest.model.LanguageModel;
 
@@ -58,19 +54,12 @@ final class TraceCommand implements Callable<Integer> {
                 o.println();
             }
             int layers = r.restored().length, tokens = r.tokens().size();
-            java.util.List<Integer> x = new java.util.ArrayList<>();
-            java.util.List<String> y = new java.util.ArrayList<>();
-            java.util.List<Number[]> z = new java.util.ArrayList<>();
-            for (int l = 0; l < layers; l++) x.add(l);
-            for (int t = 0; t < tokens; t++) y.add(t + " " + r.tokens().get(t).replace("\n", "\\n"));
+            java.util.List<String> rows = new java.util.ArrayList<>();
+            for (int t = 0; t < tokens; t++) rows.add(t + " " + r.tokens().get(t).replace("\n", "\\n"));
+            double[][] effect = new double[layers][tokens];
             for (int l = 0; l < layers; l++)
-                for (int t = 0; t < tokens; t++) z.add(new Number[] {l, t, r.effect(l, t)});
-            HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * layers).height(120 + 22 * tokens)
-                    .title("restored p(" + r.answer().strip() + ") − corrupted").xAxisTitle("layer").yAxisTitle("token").build();
-            chart.getStyler().setYAxisTicksVisible(true);
-            chart.addSeries("effect", x, y, z);
-            byte[] bytes = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-            AtomicFiles.writeFile(png, tmp -> java.nio.file.Files.write(tmp, bytes));
+                for (int t = 0; t < tokens; t++) effect[l][t] = r.effect(l, t);
+            dev.palimpsest.report.Plots.heatMap(png, "restored p(" + r.answer().strip() + ") − corrupted", "layer", "token", rows, effect);
             o.println("heat map: " + png);
         }
         return 0;

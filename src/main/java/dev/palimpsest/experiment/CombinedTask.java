@@ -134,7 +134,7 @@ public final class CombinedTask {
     }
 
     /** The table's columns for one variant's rows. */
-    static Map<String, Double> summary(List<ResultRow> rows) {
+    public static Map<String, Double> summary(List<ResultRow> rows) {
         Map<String, Double> m = new LinkedHashMap<>();
         ResultRow edit = find(rows, "edit"), forget = find(rows, "forget"), retain = find(rows, "retain");
         m.put("edit reliability", edit == null ? Double.NaN : edit.metric("reliability"));
@@ -149,49 +149,5 @@ public final class CombinedTask {
     private static ResultRow find(List<ResultRow> rows, String split) {
         for (ResultRow r : rows) if (r.split().equals(split)) return r;
         return null;
-    }
-
-    /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
-    public static String roundsMarkdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
-        for (String method : rows.stream().map(ResultRow::method).distinct().toList())
-            for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray()) {
-                List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList();
-                sb.append("| ").append(method).append(" | ").append(r).append(" |");
-                for (double v : summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
-                sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
-            }
-        return sb.toString();
-    }
-
-    /** Per method, a column of the table against the round: the series of a line chart. */
-    public static Map<String, double[][]> roundSeries(List<ResultRow> rows, String column) {
-        Map<String, double[][]> out = new LinkedHashMap<>();
-        for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
-            int[] rounds = rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray();
-            double[][] xy = new double[2][rounds.length];
-            for (int i = 0; i < rounds.length; i++) {
-                int r = rounds[i];
-                xy[0][i] = r;
-                xy[1][i] = summary(rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList()).get(column);
-            }
-            out.put(method, xy);
-        }
-        return out;
-    }
-
-    /** The combined-task table: one line per method. */
-    public static String markdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
-        for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
-            List<ResultRow> mine = rows.stream().filter(r -> r.method().equals(method)).toList();
-            sb.append("| ").append(method).append(" |");
-            for (double v : summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
-            sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
-        }
-        sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
-                + "locality: share of retain-answer tokens whose top prediction is unchanged; R1: ROUGE-1 recall of the greedy answer; "
-                + "Prob: answer probability (per-token normalised).\n");
-        return sb.toString();
     }
 }

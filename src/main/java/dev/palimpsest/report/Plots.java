@@ -6,13 +6,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
 import dev.palimpsest.experiment.ResultRow;
 import dev.palimpsest.io.AtomicFiles;
 
-/** PNG line charts of a metric against the number of forget samples, one line per method (XChart). */
+/**
+ * The project's PNG charts (XChart): a metric against the number of forget samples (one line per method), named
+ * line series, causal tracing's heat map and the gradient-conflict histogram.
+ */
 public final class Plots {
     private Plots() {}
 
@@ -50,8 +57,7 @@ public final class Plots {
             }
             if (!x.isEmpty()) chart.addSeries(method, x, y);
         }
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        AtomicFiles.writeFile(dir.resolve(file), tmp -> java.nio.file.Files.write(tmp, png));
+        png(chart, dir.resolve(file));
         return file;
     }
 
@@ -62,9 +68,47 @@ public final class Plots {
         XYChart chart = new XYChartBuilder().width(720).height(440).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         chart.getStyler().setMarkerSize(7);
         for (var e : series.entrySet()) chart.addSeries(e.getKey(), e.getValue()[0], e.getValue()[1]);
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        AtomicFiles.writeFile(dir.resolve(file), tmp -> java.nio.file.Files.write(tmp, png));
+        png(chart, dir.resolve(file));
         return file;
+    }
+
+    /** A heat map of {@code value[x][y]} over integer columns and labelled rows (causal tracing: layer × token). */
+    public static void heatMap(Path file, String title, String xLabel, String yLabel, List<String> rows, double[][] value) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        List<Integer> x = new ArrayList<>();
+        List<Number[]> z = new ArrayList<>();
+        for (int i = 0; i < value.length; i++) x.add(i);
+        for (int i = 0; i < value.length; i++)
+            for (int j = 0; j < rows.size(); j++) z.add(new Number[] {i, j, value[i][j]});
+        HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * value.length).height(120 + 22 * rows.size())
+                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setYAxisTicksVisible(true);
+        chart.addSeries("effect", x, rows, z);
+        png(chart, file);
+    }
+
+    /** A histogram of values in [-1, 1] (20 bins, labelled by their start), as steps per bin. */
+    public static void histogram(Path file, String title, String xLabel, String yLabel, double[] values) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        int bins = 20;
+        List<String> x = new ArrayList<>();
+        List<Integer> y = new ArrayList<>();
+        int[] count = new int[bins];
+        for (double c : values) count[Math.min(bins - 1, Math.max(0, (int) Math.floor((c + 1) / 2 * bins)))]++;
+        for (int b = 0; b < bins; b++) {
+            x.add(String.format(java.util.Locale.ROOT, "%.1f", -1 + 2.0 * b / bins));
+            y.add(count[b]);
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(760).height(420).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setLegendVisible(false);
+        chart.addSeries("steps", x, y);
+        png(chart, file);
+    }
+
+    /** The chart as a PNG file, written atomically. */
+    private static void png(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
+        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        AtomicFiles.writeFile(file, tmp -> java.nio.file.Files.write(tmp, png));
     }
 
     private static ResultRow find(List<ResultRow> rows, String method, int n, String split) {

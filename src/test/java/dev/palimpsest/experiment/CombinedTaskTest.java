@@ -55,7 +55,7 @@ class CombinedTaskTest {
         }
         double rel = rows.stream().filter(x -> x.forgetSize() == 2 && x.split().equals("edit")).findFirst().orElseThrow().metric("reliability");
         assertTrue(rel >= 0 && rel <= 1);
-        String md = CombinedTask.roundsMarkdown(rows, "t");
+        String md = dev.palimpsest.report.CombinedReport.roundsMarkdown(rows, "t");
         assertTrue(md.contains("| FT + NPO | 1 |") && md.contains("| FT + NPO | 2 |"), md);
         assertThrows(UserError.class, () -> CombinedTask.runRounds("micro", MicroWorld.model(), s, v, 5, 0, Evaluator.Options.DEFAULT,
                 new PrintWriter(new StringWriter())));

@@ -1,0 +1,81 @@
+package dev.palimpsest.report;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.palimpsest.experiment.CombinedTask;
+import dev.palimpsest.experiment.ResultRow;
+import dev.palimpsest.io.AtomicFiles;
+
+/**
+ * The combined task's report (LOKA's: edit and forget at once): one line per method, or per method and round with a
+ * chart per column, from the rows of its runs. Each round is kept in a row's {@code forgetSize} field.
+ */
+public final class CombinedReport {
+    private CombinedReport() {}
+
+    /** Writes report.md (the table, and with several rounds the charts) into {@code dir}; returns its Markdown. */
+    public static String write(List<ResultRow> rows, Path dir, String title, boolean rounds) throws IOException {
+        String md;
+        if (!rounds) {
+            md = markdown(rows, title);
+        } else {
+            StringBuilder plots = new StringBuilder(roundsMarkdown(rows, title));
+            for (String column : List.of("edit reliability", "forget R1", "retain R1")) {
+                String file = Plots.lines(dir, column.replace(' ', '-') + "-by-round.png", column + " after each round", "round", column,
+                        roundSeries(rows, column));
+                plots.append("\n![").append(file).append("](").append(file).append(")\n");
+            }
+            md = plots.toString();
+        }
+        AtomicFiles.writeString(dir.resolve("report.md"), md);
+        return md;
+    }
+
+    /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
+    public static String roundsMarkdown(List<ResultRow> rows, String title) {
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (String method : rows.stream().map(ResultRow::method).distinct().toList())
+            for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray()) {
+                List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList();
+                sb.append("| ").append(method).append(" | ").append(r).append(" |");
+                for (double v : CombinedTask.summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
+                sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
+            }
+        return sb.toString();
+    }
+
+    /** Per method, a column of the table against the round: the series of a line chart. */
+    public static Map<String, double[][]> roundSeries(List<ResultRow> rows, String column) {
+        Map<String, double[][]> out = new LinkedHashMap<>();
+        for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
+            int[] rounds = rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray();
+            double[][] xy = new double[2][rounds.length];
+            for (int i = 0; i < rounds.length; i++) {
+                int r = rounds[i];
+                xy[0][i] = r;
+                xy[1][i] = CombinedTask.summary(rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList()).get(column);
+            }
+            out.put(method, xy);
+        }
+        return out;
+    }
+
+    /** The combined-task table: one line per method. */
+    public static String markdown(List<ResultRow> rows, String title) {
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
+        for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
+            List<ResultRow> mine = rows.stream().filter(r -> r.method().equals(method)).toList();
+            sb.append("| ").append(method).append(" |");
+            for (double v : CombinedTask.summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
+            sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
+        }
+        sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
+                + "locality: share of retain-answer tokens whose top prediction is unchanged; R1: ROUGE-1 recall of the greedy answer; "
+                + "Prob: answer probability (per-token normalised).\n");
+        return sb.toString();
+    }
+}
