@@ -101,7 +101,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         for (KnowledgeRequest r : requests) {
             prompts.add(tok.encodePrompt(format.prompt(r.question())));
             answers.add(tok.encode(format.answer(r.answer())));
-            refusals.add(QaFineTuner.answerIds(tok, format, r.target()));
+            refusals.add(format.answerIds(tok, r.target()));
         }
         List<long[]> rPrompts = new ArrayList<>(), rAnswers = new ArrayList<>();
         for (QaItem q : retain) {

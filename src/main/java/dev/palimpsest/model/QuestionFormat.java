@@ -43,6 +43,20 @@ public record QuestionFormat(ChatTemplate chat, String template, String system) 
         return chat != null ? chat.render(system, question) : template.replace("{question}", question);
     }
 
+    /** The ids of a question's prompt: BOS first where the tokenizer asks for it. */
+    public long[] promptIds(Tokenizer tok, String question) {
+        return tok.encodePrompt(prompt(question));
+    }
+
+    /** The ids of an answer as it follows the prompt, then the first EOS token: what a model is taught to say. */
+    public long[] answerIds(Tokenizer tok, String answer) {
+        long[] ids = tok.encode(answer(answer));
+        if (tok.eosIds().isEmpty()) return ids;
+        long[] out = java.util.Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = tok.eosIds().iterator().next();
+        return out;
+    }
+
     public String answer(String answer) {
         if (chat != null) return answer;
         boolean spaced = template.isEmpty() || Character.isWhitespace(template.charAt(template.length() - 1));

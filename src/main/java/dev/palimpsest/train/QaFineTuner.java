@@ -81,17 +81,9 @@ public final class QaFineTuner {
         return new Result(epochs[0], rouge[0], loss, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** The ids of an answer as a model is taught to give it: the answer, then the first EOS token (if any). */
-    public static long[] answerIds(Tokenizer tok, QuestionFormat format, String answer) {
-        long[] ids = tok.encode(format.answer(answer));
-        if (tok.eosIds().isEmpty()) return ids;
-        long[] out = java.util.Arrays.copyOf(ids, ids.length + 1);
-        out[ids.length] = tok.eosIds().iterator().next();
-        return out;
-    }
 
     /** question → answer followed by the first EOS token. */
     public static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, String question, String answer) {
-        return new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(question)), answerIds(tok, format, answer));
+        return new SupervisedTrainer.Example(format.promptIds(tok, question), format.answerIds(tok, answer));
     }
 }

@@ -204,7 +204,7 @@ public final class DefaultModel {
         List<Fact> taught = new ArrayList<>(world.pretrain());
         taught.addAll(world.unseen());
         for (Fact f : taught) {
-            long[] answer = QaFineTuner.answerIds(tok, format, f.answer()); // ends with <|im_end|>, the first EOS
+            long[] answer = format.answerIds(tok, f.answer()); // ends with <|im_end|>, the first EOS
             List<String> forms = new ArrayList<>(List.of(f.question()));
             forms.addAll(f.paraphrases());
             for (String q : forms)

@@ -25,7 +25,6 @@ import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 
 /**
  * One request as the locate-and-edit methods (ROME, MEMIT, AlphaEdit) see it: its prompt bare and after
@@ -66,7 +65,7 @@ final class EditPrompts {
             boolean subjectMode, boolean perToken) {
         Tokenizer tok = m.tokenizer();
         String prompt = format.prompt(r.question());
-        long[] target = QaFineTuner.answerIds(tok, format, r.target());
+        long[] target = format.answerIds(tok, r.target());
         List<long[]> prompts = new ArrayList<>();
         long[] pos = new long[prefixes.size()];
         for (int i = 0; i < prefixes.size(); i++) {

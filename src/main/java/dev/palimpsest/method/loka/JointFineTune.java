@@ -28,7 +28,6 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.GradClip;
 import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.MasterAdamW;
-import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
 
 /**
@@ -86,7 +85,7 @@ public final class JointFineTune implements UpdateMethod {
         if (retainKind.equals("nll"))
             for (QaItem q : retain) {
                 rp.add(tok.encodePrompt(format.prompt(q.question())));
-                ra.add(QaFineTuner.answerIds(tok, format, q.answer()));
+                ra.add(format.answerIds(tok, q.answer()));
             }
 
         WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));

@@ -13,7 +13,6 @@ import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 
 /**
  * LOKA's retention term: the base model's next-token distributions over the retain set's answers, computed once
@@ -34,7 +33,7 @@ final class RetainReference {
         java.util.Collections.shuffle(items, new java.util.Random(seed));
         for (QaItem q : items.subList(0, Math.min(CAP, items.size()))) {
             r.prompts.add(tok.encodePrompt(format.prompt(q.question())));
-            r.answers.add(QaFineTuner.answerIds(tok, format, q.answer()));
+            r.answers.add(format.answerIds(tok, q.answer()));
         }
         for (int from = 0; from < r.prompts.size(); from += 16) {
             int to = Math.min(r.prompts.size(), from + 16);

@@ -16,7 +16,6 @@ import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 
 /** The editing and unlearning losses that LOKA's memories and the joint fine-tuning baseline train on, over request batches. */
 final class UpdateLosses {
@@ -27,10 +26,10 @@ final class UpdateLosses {
 
     static Example example(KnowledgeRequest r, Tokenizer tok, QuestionFormat format) {
         long[] prompt = tok.encodePrompt(format.prompt(r.question()));
-        if (r.kind() == KnowledgeRequest.Kind.EDIT) return new Example(r, prompt, QaFineTuner.answerIds(tok, format, r.target()), null);
+        if (r.kind() == KnowledgeRequest.Kind.EDIT) return new Example(r, prompt, format.answerIds(tok, r.target()), null);
         if (r.answer() == null) throw new UserError("forget request '" + r.question() + "' has no answer to forget");
-        return new Example(r, prompt, QaFineTuner.answerIds(tok, format, r.answer()),
-                r.target() == null ? null : QaFineTuner.answerIds(tok, format, r.target()));
+        return new Example(r, prompt, format.answerIds(tok, r.answer()),
+                r.target() == null ? null : format.answerIds(tok, r.target()));
     }
 
     /** The editing loss of a batch of edits: NLL of the targets' tokens. */

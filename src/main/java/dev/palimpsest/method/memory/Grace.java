@@ -32,7 +32,6 @@ import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 
 /**
  * GRACE (Hartvigsen et al. 2023): lifelong editing with a {@link GraceCodebook} on one layer; the weights never change.
@@ -118,7 +117,7 @@ public final class Grace implements UpdateMethod {
     private static void edit(LanguageModel m, GraceCodebook book, QuestionFormat format, KnowledgeRequest r, double eps, double lr, int iterations) {
         CausalLM net = m.net();
         long[] prompt = m.tokenizer().encodePrompt(format.prompt(r.question()));
-        long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
+        long[] target = format.answerIds(m.tokenizer(), r.target());
         long[] seq = Arrays.copyOf(prompt, prompt.length + target.length - 1);
         System.arraycopy(target, 0, seq, prompt.length, target.length - 1);
         // The codebook acts on the layer's output: the layers below it are run once.

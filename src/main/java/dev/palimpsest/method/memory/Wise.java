@@ -32,7 +32,6 @@ import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.model.TokenPositions;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 
 /**
  * WISE (Wang et al. 2024): lifelong editing into a {@link WiseSideMemory}, a copy of one MLP down-projection trained on
@@ -154,7 +153,7 @@ public final class Wise implements UpdateMethod {
     private static List<long[][]> unrelatedPool(LanguageModel m, QuestionFormat format, List<QaItem> retain, List<String> prefixes) {
         List<long[][]> pool = new ArrayList<>();
         for (QaItem q : retain)
-            pool.add(new long[][] {m.tokenizer().encodePrompt(format.prompt(q.question())), QaFineTuner.answerIds(m.tokenizer(), format, q.answer())});
+            pool.add(new long[][] {m.tokenizer().encodePrompt(format.prompt(q.question())), format.answerIds(m.tokenizer(), q.answer())});
         if (pool.isEmpty())
             for (String p : prefixes.subList(1, prefixes.size())) pool.add(new long[][] {m.tokenizer().encodePrompt(format.prompt(p.strip())), new long[0]});
         return pool;
@@ -299,7 +298,7 @@ public final class Wise implements UpdateMethod {
     private static List<Sequence> edit(LanguageModel m, WiseSideMemory memory, QuestionFormat format, KnowledgeRequest r, List<String> prefixes,
             OutOfScope unrelated, List<Sequence> replayed, Tensor mask, Config c) {
         CausalLM net = m.net();
-        long[] target = QaFineTuner.answerIds(m.tokenizer(), format, r.target());
+        long[] target = format.answerIds(m.tokenizer(), r.target());
         List<Sequence> seqs = new ArrayList<>();
         for (String p : prefixes) seqs.add(sequence(m.tokenizer().encodePrompt(p + format.prompt(r.question())), target));
         for (String q : r.rephrases()) seqs.add(sequence(m.tokenizer().encodePrompt(format.prompt(q)), target));

@@ -28,7 +28,6 @@ import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.world.MicroWorld;
 
 /**
@@ -102,7 +101,7 @@ class LokaTest {
         List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
         for (int i = 0; i < questions.size(); i++) {
             p.add(ids(m, questions.get(i)));
-            t.add(QaFineTuner.answerIds(m.tokenizer(), m.questionFormat(), answers.get(i)));
+            t.add(m.questionFormat().answerIds(m.tokenizer(), answers.get(i)));
         }
         try (NoGradGuard g = new NoGradGuard()) {
             return Scorer.scoreIds(m.net(), p, t, 16, m.tokenizer().padId()).stream().mapToDouble(Scorer.Scored::accuracy).average().orElseThrow();

@@ -31,7 +31,6 @@ import dev.palimpsest.method.memory.WiseSideMemory;
 import dev.palimpsest.model.Site;
 import dev.palimpsest.model.SiteHooks;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.world.MicroWorld;
 
 class WiseTest {
@@ -142,7 +141,7 @@ class WiseTest {
         List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
         for (int i = 0; i < questions.size(); i++) {
             p.add(prompt(m, questions.get(i)));
-            t.add(QaFineTuner.answerIds(m.tokenizer(), m.questionFormat(), answers.get(i)));
+            t.add(m.questionFormat().answerIds(m.tokenizer(), answers.get(i)));
         }
         try (NoGradGuard g = new NoGradGuard()) {
             return Scorer.scoreIds(m.net(), p, t, 16, m.tokenizer().padId()).stream().mapToDouble(Scorer.Scored::accuracy).average().orElseThrow();
