@@ -25,6 +25,7 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.GradClip;
 import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.MasterAdamW;
+import dev.palimpsest.train.ModelScale;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.Trainable;
 
@@ -132,8 +133,8 @@ public abstract class TrainedUnlearning implements UpdateMethod {
                         if (rCursor % rOrder.size() == 0) Collections.shuffle(rOrder, rnd);
                         rIdx.add(rOrder.get(rCursor++ % rOrder.size()));
                     }
-                    Batch b = new Batch(pick(prompts, idx), pick(answers, idx), pick(refusals, idx), idx,
-                            pick(rPrompts, rIdx), pick(rAnswers, rIdx), rIdx);
+                    Batch b = new Batch(ModelScale.pick(prompts, idx), ModelScale.pick(answers, idx), ModelScale.pick(refusals, idx), idx,
+                            ModelScale.pick(rPrompts, rIdx), ModelScale.pick(rAnswers, rIdx), rIdx);
                     double value;
                     try (PointerScope scope = new PointerScope()) {
                         opt.zero_grad();
@@ -166,9 +167,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
      * GA, GD and NPO wreck the retain set), 1e-5 for large ones.
      */
     static double defaultLr(LanguageModel m) {
-        long params = 0;
-        for (Tensor t : m.net().parameters().values()) params += t.numel();
-        return params < 50_000_000L ? 5e-4 : 1e-5;
+        return ModelScale.lr(m.net(), 5e-4, 1e-5);
     }
 
     private Reference reference(CausalLM net, long pad, List<long[]> prompts, List<long[]> answers,
@@ -198,11 +197,6 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         return s.stream().mapToDouble(Scorer.Scored::sum).toArray();
     }
 
-    private static List<long[]> pick(List<long[]> all, List<Integer> idx) {
-        List<long[]> out = new ArrayList<>();
-        for (int i : idx) out.add(all.get(i));
-        return out;
-    }
 
     // ---- building blocks of the losses ----
 

@@ -33,9 +33,7 @@ public final class QaFineTuner {
      * faster but makes it forget much of its pretraining), 1e-5 (full) or 1e-4 (LoRA) for large ones.
      */
     public static double defaultLr(LanguageModel m, int loraRank) {
-        long params = 0;
-        for (Tensor t : m.net().parameters().values()) params += t.numel();
-        if (params < 50_000_000L) return 3e-4;
+        if (ModelScale.parameters(m.net()) < ModelScale.SMALL) return 3e-4;
         return loraRank > 0 ? 1e-4 : 1e-5;
     }
 

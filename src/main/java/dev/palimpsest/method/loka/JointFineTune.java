@@ -28,6 +28,7 @@ import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.GradClip;
 import dev.palimpsest.train.Lora;
 import dev.palimpsest.train.MasterAdamW;
+import dev.palimpsest.train.ModelScale;
 import dev.palimpsest.train.Trainable;
 
 /**
@@ -68,9 +69,7 @@ public final class JointFineTune implements UpdateMethod {
         double retainWeight = s.real("retain_weight", 1.0), beta = s.real("beta", 0.1);
         int epochs = s.integer("epochs", 10), batch = s.integer("batch", 4), rank = s.integer("lora_rank", 0);
         CausalLM net = m.net();
-        long params0 = 0;
-        for (Tensor t : net.parameters().values()) params0 += t.numel();
-        double lr = s.real("lr", params0 < 50_000_000L ? 5e-4 : 1e-5);
+        double lr = s.real("lr", ModelScale.lr(net, 5e-4, 1e-5));
         Map<String, Object> resolved = s.resolved();
         if (requests.isEmpty()) throw new UserError("joint: no requests");
         if (!retainKind.equals("none") && retain.isEmpty()) throw new UserError("joint: retain=" + retainKind + " needs a retain set");
@@ -111,7 +110,7 @@ public final class JointFineTune implements UpdateMethod {
                         if (!rOrder.isEmpty() && retainWeight > 0) {
                             List<Integer> rb = UpdateLosses.cyclic(rOrder, rStep++, batch);
                             Tensor r = kl != null ? kl.kl(net, rb, pad)
-                                    : Scorer.targetLogprobs(net, pick(rp, rb), pick(ra, rb), pad).mean().neg();
+                                    : Scorer.targetLogprobs(net, ModelScale.pick(rp, rb), ModelScale.pick(ra, rb), pad).mean().neg();
                             loss = loss.add(r.mul(Tensors.scalar(retainWeight)));
                         }
                         double value = Tensors.item(loss);
@@ -137,9 +136,4 @@ public final class JointFineTune implements UpdateMethod {
         return delta.took((System.nanoTime() - t0) / 1e9);
     }
 
-    private static List<long[]> pick(List<long[]> xs, List<Integer> idx) {
-        List<long[]> out = new ArrayList<>();
-        for (int i : idx) out.add(xs.get(i));
-        return out;
-    }
 }
