@@ -327,15 +327,9 @@ public final class LokaCodebook implements Memory {
     }
 
     /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */
-    public static final class Reader implements MemoryReader {
-        @Override
-        public String file() {
-            return FILE;
-        }
-
-        @Override
-        public Memory read(CausalLM net, SafeTensorsFile f) {
-            return LokaCodebook.read(net, f);
+    public static final class Reader extends MemoryReader.Of {
+        public Reader() {
+            super(FILE, LokaCodebook::read);
         }
     }
 }

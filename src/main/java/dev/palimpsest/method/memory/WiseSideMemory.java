@@ -277,15 +277,9 @@ public final class WiseSideMemory implements Memory {
     }
 
     /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */
-    public static final class Reader implements MemoryReader {
-        @Override
-        public String file() {
-            return FILE;
-        }
-
-        @Override
-        public Memory read(CausalLM net, SafeTensorsFile f) {
-            return WiseSideMemory.read(net, f);
+    public static final class Reader extends MemoryReader.Of {
+        public Reader() {
+            super(FILE, WiseSideMemory::read);
         }
     }
 }
