@@ -11,23 +11,17 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
-import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
-import dev.palimpsest.io.Progress;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.model.Tokenizer;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.GradClip;
-import dev.palimpsest.train.Lora;
-import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.ModelScale;
 import dev.palimpsest.train.QaFineTuner;
-import dev.palimpsest.train.Trainable;
 
 /**
  * The shared loop of the training-based unlearning methods: per step, a batch of forget requests and
@@ -111,55 +105,29 @@ public abstract class TrainedUnlearning implements UpdateMethod {
             rAnswers.add(e.target());
         }
         CausalLM net = m.net();
-        WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
         Reference ref = reference(net, tok.padId(), prompts, answers, refusals, rPrompts, rAnswers, retainWeight);
         Context ctx = new Context(net, tok.padId(), beta, retainWeight, refusalWeight, ref);
-
-        List<Tensor> params = Trainable.allOrLora(net, rank, seed);
-        MasterAdamW opt = MasterAdamW.over(params, lr, 0.0);
+        // Batches of forget questions in a seeded order each epoch, each with as many retain questions, cycling.
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) order.add(i);
         for (int i = 0; i < rPrompts.size(); i++) rOrder.add(i);
-        int steps = epochs * ((prompts.size() + batch - 1) / batch);
+        List<TrainingLoop.Step<Batch>> steps = new ArrayList<>();
         int rCursor = 0;
-        try (opt; ProgressBar bar = Progress.bar(name(), steps)) {
-            for (int epoch = 0; epoch < epochs; epoch++) {
-                Collections.shuffle(order, rnd);
-                for (int start = 0; start < order.size(); start += batch) {
-                    List<Integer> idx = order.subList(start, Math.min(order.size(), start + batch));
-                    List<Integer> rIdx = new ArrayList<>();
-                    for (int k = 0; k < batch && !rOrder.isEmpty() && retainWeight > 0; k++) {
-                        if (rCursor % rOrder.size() == 0) Collections.shuffle(rOrder, rnd);
-                        rIdx.add(rOrder.get(rCursor++ % rOrder.size()));
-                    }
-                    Batch b = new Batch(ModelScale.pick(prompts, idx), ModelScale.pick(answers, idx), ModelScale.pick(refusals, idx), idx,
-                            ModelScale.pick(rPrompts, rIdx), ModelScale.pick(rAnswers, rIdx), rIdx);
-                    double value;
-                    try (PointerScope scope = new PointerScope()) {
-                        opt.zero_grad();
-                        Tensor loss = loss(b, ctx);
-                        value = Tensors.item(loss);
-                        if (!Double.isFinite(value))
-                            throw new UserError(name() + ": the loss became " + value + " (lr " + lr + "); nothing was written");
-                        loss.backward();
-                        GradClip.clipNorm(params, 1.0);
-                        opt.step();
-                    }
-                    bar.step();
-                    bar.setExtraMessage(String.format(" epoch %d loss %.3f", epoch + 1, value));
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            Collections.shuffle(order, rnd);
+            for (int start = 0; start < order.size(); start += batch) {
+                List<Integer> idx = List.copyOf(order.subList(start, Math.min(order.size(), start + batch)));
+                List<Integer> rIdx = new ArrayList<>();
+                for (int k = 0; k < batch && !rOrder.isEmpty() && retainWeight > 0; k++) {
+                    if (rCursor % rOrder.size() == 0) Collections.shuffle(rOrder, rnd);
+                    rIdx.add(rOrder.get(rCursor++ % rOrder.size()));
                 }
+                steps.add(new TrainingLoop.Step<>(epoch, new Batch(ModelScale.pick(prompts, idx), ModelScale.pick(answers, idx),
+                        ModelScale.pick(refusals, idx), idx, ModelScale.pick(rPrompts, rIdx), ModelScale.pick(rAnswers, rIdx), rIdx)));
             }
-        } catch (RuntimeException e) {
-            Lora.detachAll(net);
-            Trainable.freezeAll(net);
-            delta.remove();
-            throw e;
         }
-        if (rank > 0 && mergeLora) Lora.mergeAll(net);
-        Trainable.freezeAll(net);
-        if (rank > 0 && !mergeLora) Lora.freezeAll(net);
-        return delta.took((System.nanoTime() - t0) / 1e9);
+        return TrainingLoop.run(this, m, resolved, rank, mergeLora, lr, seed, steps, b -> loss(b, ctx), t0);
     }
 
     /**

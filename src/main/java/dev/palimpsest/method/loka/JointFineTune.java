@@ -6,30 +6,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
-import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
-import dev.palimpsest.io.Progress;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
+import dev.palimpsest.method.TrainingLoop;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
-import dev.palimpsest.method.WeightDelta;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 import dev.palimpsest.tensor.Tensors;
-import dev.palimpsest.train.GradClip;
-import dev.palimpsest.train.Lora;
-import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.ModelScale;
-import dev.palimpsest.train.Trainable;
 
 /**
  * The usual way to edit and forget in one update, and LOKA's baseline: fine-tune one set of weights on the sum of
@@ -87,53 +80,41 @@ public final class JointFineTune implements UpdateMethod {
                 ra.add(format.answerIds(tok, q.answer()));
             }
 
-        WeightDelta delta = WeightDelta.before(name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
-        List<Tensor> params = Trainable.allOrLora(net, rank, seed);
-        MasterAdamW opt = MasterAdamW.over(params, lr, 0.0);
+        // Mixed batches of edits and forgets in a seeded order each epoch; the retain term cycles through its own order.
         Random rnd = new Random(seed);
         List<Integer> order = new ArrayList<>(), rOrder = new ArrayList<>();
         for (int i = 0; i < all.size(); i++) order.add(i);
         for (int i = 0; i < Math.max(rp.size(), kl == null ? 0 : kl.size()); i++) rOrder.add(i);
-        int steps = epochs * ((all.size() + batch - 1) / batch), rStep = 0;
-        try (opt; ProgressBar bar = Progress.bar(name(), steps)) {
-            for (int epoch = 0; epoch < epochs; epoch++) {
-                Collections.shuffle(order, rnd);
-                for (int start = 0; start < order.size(); start += batch) {
-                    List<Integer> edits = new ArrayList<>(), forgets = new ArrayList<>();
-                    for (int i : order.subList(start, Math.min(order.size(), start + batch)))
-                        (all.get(i).request().kind() == KnowledgeRequest.Kind.EDIT ? edits : forgets).add(i);
-                    try (PointerScope scope = new PointerScope()) {
-                        opt.zero_grad();
-                        Tensor loss = Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float);
-                        if (!edits.isEmpty()) loss = loss.add(UpdateLosses.editLoss(net, all, edits, pad));
-                        if (!forgets.isEmpty()) loss = loss.add(UpdateLosses.forgetLoss(net, all, forgets, ref, forget, beta, pad));
-                        if (!rOrder.isEmpty() && retainWeight > 0) {
-                            List<Integer> rb = UpdateLosses.cyclic(rOrder, rStep++, batch);
-                            Tensor r = kl != null ? kl.kl(net, rb, pad)
-                                    : Scorer.targetLogprobs(net, ModelScale.pick(rp, rb), ModelScale.pick(ra, rb), pad).mean().neg();
-                            loss = loss.add(r.mul(Tensors.scalar(retainWeight)));
-                        }
-                        double value = Tensors.item(loss);
-                        if (!Double.isFinite(value)) throw new UserError("joint: the loss became " + value + " (lr " + lr + "); nothing was written");
-                        loss.backward();
-                        GradClip.clipNorm(params, 1.0);
-                        opt.step();
-                        bar.setExtraMessage(String.format(" epoch %d loss %.3f", epoch + 1, value));
-                    }
-                    bar.step();
-                }
+        List<TrainingLoop.Step<Mixed>> steps = new ArrayList<>();
+        int rStep = 0;
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            Collections.shuffle(order, rnd);
+            for (int start = 0; start < order.size(); start += batch) {
+                List<Integer> edits = new ArrayList<>(), forgets = new ArrayList<>();
+                for (int i : order.subList(start, Math.min(order.size(), start + batch)))
+                    (all.get(i).request().kind() == KnowledgeRequest.Kind.EDIT ? edits : forgets).add(i);
+                List<Integer> rb = !rOrder.isEmpty() && retainWeight > 0 ? UpdateLosses.cyclic(rOrder, rStep++, batch) : List.of();
+                steps.add(new TrainingLoop.Step<>(epoch, new Mixed(edits, forgets, rb)));
             }
-        } catch (RuntimeException e) {
-            Lora.detachAll(net);
-            Trainable.freezeAll(net);
-            delta.remove();
-            throw e;
+        }
+        try {
+            return TrainingLoop.run(this, m, resolved, rank, true, lr, seed, steps, b -> {
+                Tensor loss = Tensors.zeros(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                if (!b.edits().isEmpty()) loss = loss.add(UpdateLosses.editLoss(net, all, b.edits(), pad));
+                if (!b.forgets().isEmpty()) loss = loss.add(UpdateLosses.forgetLoss(net, all, b.forgets(), ref, forget, beta, pad));
+                if (!b.retain().isEmpty()) {
+                    Tensor r = kl != null ? kl.kl(net, b.retain(), pad)
+                            : Scorer.targetLogprobs(net, ModelScale.pick(rp, b.retain()), ModelScale.pick(ra, b.retain()), pad).mean().neg();
+                    loss = loss.add(r.mul(Tensors.scalar(retainWeight)));
+                }
+                return loss;
+            }, t0);
         } finally {
             if (kl != null) kl.release();
         }
-        if (rank > 0) Lora.mergeAll(net);
-        Trainable.freezeAll(net);
-        return delta.took((System.nanoTime() - t0) / 1e9);
     }
+
+    /** One step's examples: the edits and forgets of the batch, and the retain examples beside them. */
+    private record Mixed(List<Integer> edits, List<Integer> forgets, List<Integer> retain) {}
 
 }
