@@ -40,6 +40,11 @@ public final class Dpo extends TrainedUnlearning {
     }
 
     @Override
+    protected double refusalWeight(Settings s) {
+        return s.real("refusal_weight", 1.0);
+    }
+
+    @Override
     protected boolean needsSequenceReference() {
         return true;
     }

@@ -36,8 +36,7 @@ public final class KlRetain extends TrainedUnlearning {
         List<Tensor> refs = new ArrayList<>();
         for (int i : b.retainIndex()) refs.add(c.reference().retainLogp().get(i));
         Tensor ref = Tensors.cat(0, refs);
-        // KL(p_ref || p_now) per token = sum_v p_ref (log p_ref - log p_now); mean over tokens.
-        Tensor kl = ref.exp().mul(ref.sub(now)).sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).mean();
+        Tensor kl = LossTerms.klToReference(ref, now);
         return ga.add(kl.mul(Tensors.scalar(c.retainWeight())));
     }
 }

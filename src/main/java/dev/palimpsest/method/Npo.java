@@ -1,9 +1,7 @@
 package dev.palimpsest.method;
 
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
-import dev.palimpsest.tensor.Tensors;
 
 /**
  * NPO (negative preference optimization): L = (2/β) · mean log(1 + (π(answer)/π_ref(answer))^β)
@@ -27,8 +25,7 @@ public final class Npo extends TrainedUnlearning {
 
     @Override
     protected Tensor loss(Batch b, Context c) {
-        Tensor ratio = sequenceLogprob(c, b.prompts(), b.answers()).sub(referenceOf(c.reference().answerLogp(), b.index()));
-        Tensor npo = torch.softplus(ratio.mul(Tensors.scalar(c.beta()))).mean().mul(Tensors.scalar(2 / c.beta()));
+        Tensor npo = LossTerms.npo(sequenceLogprob(c, b.prompts(), b.answers()), referenceOf(c.reference().answerLogp(), b.index()), c.beta());
         return npo.add(retainNll(b, c));
     }
 }

@@ -52,6 +52,11 @@ public abstract class TrainedUnlearning implements UpdateMethod {
     protected abstract Tensor loss(Batch b, Context c);
 
     /** Which reference values this method needs. */
+    /** The weight of a refusal-NLL term, for methods that declare one (DPO); 0 elsewhere. */
+    protected double refusalWeight(Settings s) {
+        return 0;
+    }
+
     protected boolean needsSequenceReference() {
         return false;
     }
@@ -84,7 +89,7 @@ public abstract class TrainedUnlearning implements UpdateMethod {
         double lr = s.real("lr", defaultLr(m));
         double retainWeight = s.real("retain_weight", defaultRetainWeight());
         double beta = s.real("beta", 0.1);
-        double refusalWeight = this instanceof Dpo ? s.real("refusal_weight", 1.0) : 0;
+        double refusalWeight = refusalWeight(s);
         Map<String, Object> resolved = s.resolved();
         if (requests.isEmpty()) throw new UserError(name() + ": no forget requests");
         if (requests.stream().anyMatch(r -> r.kind() != KnowledgeRequest.Kind.FORGET))

@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import dev.palimpsest.data.QaItem;
+import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
@@ -71,8 +72,7 @@ final class RetainReference {
             a.add(answers.get(i));
             b.add(base.get(i));
         }
-        Tensor now = Scorer.targetDistributions(net, p, a, pad), before = Tensors.cat(0, b);
-        return Tensors.sum(before.exp().mul(before.sub(now)), 1).mean();
+        return LossTerms.klToReference(Tensors.cat(0, b), Scorer.targetDistributions(net, p, a, pad));
     }
 
     void release() {

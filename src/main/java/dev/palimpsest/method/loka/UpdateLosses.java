@@ -7,10 +7,10 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
@@ -57,7 +57,7 @@ final class UpdateLosses {
         Tensor seq = Scorer.sequenceLogprobs(net, pick(all, batch, Example::prompt), pick(all, batch, Example::target), pad);
         float[] r = new float[batch.size()];
         for (int j = 0; j < r.length; j++) r[j] = (float) ref[batch.get(j)];
-        return torch.softplus(seq.sub(Tensors.floats(r, r.length)).mul(Tensors.scalar(beta))).mean().mul(Tensors.scalar(2 / beta));
+        return LossTerms.npo(seq, Tensors.floats(r, r.length), beta);
     }
 
     static List<long[]> pick(List<Example> all, List<Integer> idx, java.util.function.Function<Example, long[]> f) {
