@@ -60,8 +60,8 @@ public record ModelConfig(
     public record Variant(boolean qkNorm, double normOffset, boolean scaleEmbeddings, boolean gelu, boolean sandwichNorms,
             Double attnSoftcap, Double finalSoftcap, Double queryScale, boolean alternateWindow, boolean fused, int rotaryDim,
             boolean interleavedRotary, boolean parallelResidual, boolean exactGelu) {
-        static Variant plain(int headDim) {
-            return new Variant(false, 0, false, false, false, null, null, null, false, false, headDim, false, false, false);
+        static Variant plain(int rotaryDim) {
+            return new Variant(false, 0, false, false, false, null, null, null, false, false, rotaryDim, false, false, false);
         }
 
         static Variant parallel(int rotaryDim, boolean interleaved, boolean parallelResidual, boolean exactGelu) {
@@ -149,7 +149,7 @@ public record ModelConfig(
         int rotary = rotaryDim(f, "partial_rotary_factor", headDim, f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 0.5);
         return new ModelConfig(arch, Family.PARALLEL, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
                 f.positive("num_hidden_layers"), heads, kvHeads, headDim, f.integer("max_position_embeddings", 2048),
-                f.number("layer_norm_eps", 1e-5), f.number("rope_theta", 10000.0), ropeScaling(f), f.bool("tie_word_embeddings", false),
+                f.number("layer_norm_eps", 1e-5), f.number("rope_theta", 10000.0), ropeScaling(f, rotary, 0, false), f.bool("tie_word_embeddings", false),
                 true, true, true, null, false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
                 Variant.parallel(rotary, false, true, false), f.raw);
     }
@@ -166,7 +166,7 @@ public record ModelConfig(
         boolean bias = f.bool("attention_bias", true);
         return new ModelConfig(arch, Family.PARALLEL, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
                 f.positive("num_hidden_layers"), heads, heads, headDim, f.integer("max_position_embeddings", 2048),
-                f.number("layer_norm_eps", 1e-5), theta, ropeScaling(f), f.bool("tie_word_embeddings", false),
+                f.number("layer_norm_eps", 1e-5), theta, ropeScaling(f, rotary, 0, false), f.bool("tie_word_embeddings", false),
                 bias, bias, true, null, false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
                 Variant.parallel(rotary, false, f.bool("use_parallel_residual", true), act.equals("gelu")), f.raw);
     }
@@ -207,25 +207,16 @@ public record ModelConfig(
         // q, k, v and o share one attention_bias switch in these families.
         boolean bias = f.bool("attention_bias", false);
         Integer window = (gemma2 || phi3) && f.has("sliding_window") ? f.positive("sliding_window") : null;
-        ModelConfig base = llamaShape(arch, f, bias, window, gemma).withOutputBias(bias);
-        int rotary = rotaryDim(f, "partial_rotary_factor", base.headDim(), f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 1.0);
         Double attnCap = gemma2 ? f.optionalNumber("attn_logit_softcapping") : null;
         Double finalCap = gemma2 ? f.optionalNumber("final_logit_softcapping") : null;
         Double queryScale = gemma2 && f.has("query_pre_attn_scalar") ? 1.0 / Math.sqrt(f.number("query_pre_attn_scalar", 1)) : null;
-        if (gemma2 && f.has("layer_types")) checkAlternating(f, base.numLayers());
-        Variant v = new Variant(qwen3, gemma ? 1.0 : 0.0, gemma, gemma, gemma2, attnCap, finalCap, queryScale, gemma2, phi3, rotary,
-                false, false, false);
-        ModelConfig c = base.withVariant(v);
-        return phi3 ? c.withRopeScaling(longRope(f, rotary, c.maxPositions())) : c;
+        if (gemma2 && f.has("layer_types")) checkAlternating(f, f.positive("num_hidden_layers"));
+        return llamaShape(arch, f, bias, bias, window, gemma, phi3, rotary -> new Variant(qwen3, gemma ? 1.0 : 0.0, gemma, gemma, gemma2,
+                attnCap, finalCap, queryScale, gemma2, phi3, rotary, false, false, false));
     }
 
-    /** Phi-3's longrope (or su) scaling, or the ordinary kinds; {@code rotary} dimensions take one factor per pair. */
-    private static RopeScaling longRope(Fields f, int rotary, int maxPositions) {
-        JsonNode rs = f.raw.get("rope_scaling");
-        if (rs == null || rs.isNull()) return RopeScaling.NONE;
-        String type = rs.path("rope_type").asText(rs.path("type").asText("default"));
-        if (!type.equals("longrope") && !type.equals("su")) return ropeScaling(f);
-        if (!rs.has("short_factor") && rs.has("factor")) throw f.error("rope_scaling", "longrope needs 'short_factor' and 'long_factor'");
+    /** Phi-3's longrope (once called su); {@code rotary} dimensions take one factor per pair. */
+    private static RopeScaling longRope(Fields f, JsonNode rs, int rotary, int maxPositions) {
         double[] shortF = factors(f, rs, "short_factor", rotary / 2), longF = factors(f, rs, "long_factor", rotary / 2);
         // As transformers: the ratio of the extended to the original context sets the attention factor, unless given.
         int original = f.has("original_max_position_embeddings") ? f.positive("original_max_position_embeddings")
@@ -248,12 +239,6 @@ public record ModelConfig(
         return out;
     }
 
-    private ModelConfig withRopeScaling(RopeScaling r) {
-        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
-                maxPositions, normEps, ropeTheta, r, tieEmbeddings, qkvBias, outputBias, mlpBias, slidingWindow,
-                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, variant, raw);
-    }
-
     /** Gemma 2's layer_types, when given, must be the alternation this runtime implements (sliding on even layers). */
     private static void checkAlternating(Fields f, int layers) {
         JsonNode types = f.raw.get("layer_types");
@@ -265,41 +250,37 @@ public record ModelConfig(
         }
     }
 
-    private ModelConfig withVariant(Variant v) {
-        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
-                maxPositions, normEps, ropeTheta, ropeScaling, tieEmbeddings, qkvBias, outputBias, mlpBias, slidingWindow,
-                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, v, raw);
-    }
-
     private static ModelConfig llama(String arch, Fields f, boolean qwen, boolean mistral) {
         String act = f.str("hidden_act", "silu");
         if (!act.equals("silu")) throw f.error("hidden_act", "'" + act + "' is not supported (only silu)");
         Integer window = null;
         if (mistral && f.has("sliding_window")) window = f.positive("sliding_window");
         if (qwen && f.bool("use_sliding_window", false) && f.has("sliding_window")) window = f.positive("sliding_window");
-        return llamaShape(arch, f, qwen || f.bool("attention_bias", false), window, false).withOutputBias(!qwen && f.bool("attention_bias", false));
+        boolean bias = f.bool("attention_bias", false);
+        return llamaShape(arch, f, qwen || bias, !qwen && bias, window, false, false, Variant::plain);
     }
 
-    private ModelConfig withOutputBias(boolean bias) {
-        return new ModelConfig(architecture, family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
-                maxPositions, normEps, ropeTheta, ropeScaling, tieEmbeddings, qkvBias, bias, mlpBias, slidingWindow,
-                scaleAttnByInverseLayer, bosTokenId, eosTokenIds, torchDtype, variant, raw);
-    }
-
-    /** The fields every Llama-layout config shares; {@code tiedByDefault}: Gemma ties its embeddings unless told otherwise. */
-    private static ModelConfig llamaShape(String arch, Fields f, boolean attnBias, Integer window, boolean tiedByDefault) {
+    /**
+     * The fields every Llama-layout config shares. {@code tiedByDefault}: Gemma ties its embeddings unless told
+     * otherwise; {@code longRope}: Phi-3 may scale its rotary frequencies so; {@code variant} of the rotary dimension
+     * (head_dim × partial_rotary_factor): how the family departs from Llama.
+     */
+    private static ModelConfig llamaShape(String arch, Fields f, boolean attnBias, boolean outputBias, Integer window, boolean tiedByDefault,
+            boolean longRope, java.util.function.IntFunction<Variant> variant) {
         int hidden = f.positive("hidden_size");
         int heads = f.positive("num_attention_heads");
         int kvHeads = f.has("num_key_value_heads") ? f.positive("num_key_value_heads") : heads;
         if (heads % kvHeads != 0) throw f.error("num_key_value_heads", kvHeads + " does not divide num_attention_heads " + heads);
         int headDim = f.has("head_dim") ? f.positive("head_dim") : hidden / heads;
         if (!f.has("head_dim") && hidden % heads != 0) throw f.error("num_attention_heads", heads + " does not divide hidden_size " + hidden);
+        int rotary = rotaryDim(f, "partial_rotary_factor", headDim, f.has("partial_rotary_factor") ? f.fraction("partial_rotary_factor") : 1.0);
+        int maxPositions = f.integer("max_position_embeddings", 2048);
         return new ModelConfig(arch, Family.LLAMA, f.positive("vocab_size"), hidden, f.positive("intermediate_size"),
-                f.positive("num_hidden_layers"), heads, kvHeads, headDim, f.integer("max_position_embeddings", 2048),
-                f.number("rms_norm_eps", 1e-6), f.number("rope_theta", 10000.0), ropeScaling(f),
-                f.bool("tie_word_embeddings", tiedByDefault), attnBias, false, f.bool("mlp_bias", false), window,
+                f.positive("num_hidden_layers"), heads, kvHeads, headDim, maxPositions,
+                f.number("rms_norm_eps", 1e-6), f.number("rope_theta", 10000.0), ropeScaling(f, rotary, maxPositions, longRope),
+                f.bool("tie_word_embeddings", tiedByDefault), attnBias, outputBias, f.bool("mlp_bias", false), window,
                 false, f.optionalInt("bos_token_id"), f.intList("eos_token_id"), f.str("torch_dtype", "float32"),
-                Variant.plain(headDim), f.raw);
+                variant.apply(rotary), f.raw);
     }
 
     private static ModelConfig gpt2(String arch, Fields f) {
@@ -319,7 +300,8 @@ public record ModelConfig(
                 f.intList("eos_token_id"), f.str("torch_dtype", "float32"), null, f.raw);
     }
 
-    private static RopeScaling ropeScaling(Fields f) {
+    /** rope_scaling; {@code longRope}: the family may use longrope (Phi-3), whose factors need the {@code rotary} dimension. */
+    private static RopeScaling ropeScaling(Fields f, int rotary, int maxPositions, boolean longRope) {
         JsonNode rs = f.raw.get("rope_scaling");
         if (rs == null || rs.isNull()) return RopeScaling.NONE;
         if (!rs.isObject()) throw f.error("rope_scaling", "expected an object or null, got " + rs);
@@ -335,11 +317,9 @@ public record ModelConfig(
                 yield new RopeScaling("llama3", scalingNumber(f, rs, "factor", null), low, high,
                         (int) scalingNumber(f, rs, "original_max_position_embeddings", 8192.0));
             }
-            // Phi-3's: read by longRope once the rotary dimension is known.
             case "longrope", "su" -> {
-                if (!f.str("model_type", "").equals("phi3") && !f.raw.path("architectures").path(0).asText("").equals("Phi3ForCausalLM"))
-                    throw f.error("rope_scaling", "type '" + type + "' is supported for Phi-3 only");
-                yield RopeScaling.NONE;
+                if (!longRope) throw f.error("rope_scaling", "type '" + type + "' is supported for Phi-3 only");
+                yield longRope(f, rs, rotary, maxPositions);
             }
             default -> throw f.error("rope_scaling", "type '" + type + "' is not supported (default, linear, llama3; longrope for Phi-3)");
         };
