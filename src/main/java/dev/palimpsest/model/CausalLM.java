@@ -334,6 +334,25 @@ public abstract class CausalLM {
         return out.transpose(1, 2).reshape(b, t, q.size(1) * q.size(3));
     }
 
+    /** cap · tanh(x / cap): Gemma 2's soft-capping of attention scores and logits. */
+    protected static Tensor softcapped(Tensor x, double cap) {
+        return x.div(Tensors.scalar(cap)).tanh().mul(Tensors.scalar(cap));
+    }
+
+    /**
+     * Scores [b, hkv, g·t, keys] of grouped queries (g per key-value head) with the pass's boolean mask [b, 1, t, keys]
+     * applied: -inf where a query must not see a key. Without a mask only one new token may be attending (it sees all).
+     */
+    private static Tensor masked(Tensor scores, Tensor mask, long g, long t) {
+        if (mask == null) {
+            if (t > 1) throw new IllegalStateException("explicit attention over more than one new token needs the pass's mask");
+            return scores;
+        }
+        long b = scores.size(0), hkv = scores.size(1), keys = scores.size(3);
+        Tensor m = mask.view(b, 1, 1, t, keys).expand(b, hkv, g, t, keys).reshape(b, hkv, g * t, keys);
+        return scores.masked_fill(m.logical_not(), Tensors.scalar(Double.NEGATIVE_INFINITY));
+    }
+
     /** Gemma 2's soft-capping of attention scores (cap·tanh(s/cap)), or null. */
     private Double softcap() {
         return config.variant() == null ? null : config.variant().attnSoftcap();
@@ -350,17 +369,10 @@ public abstract class CausalLM {
             v = kv[1];
         }
         ScalarType type = Tensors.dtype(q);
-        long b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), g = h / hkv, keys = k.size(2);
+        long b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), g = h / hkv;
         Tensor qf = q.toType(ScalarType.Float).reshape(b, hkv, g * t, d);
-        Tensor scores = qf.matmul(k.toType(ScalarType.Float).transpose(2, 3)).mul(Tensors.scalar(scale));
-        scores = scores.div(Tensors.scalar(cap)).tanh().mul(Tensors.scalar(cap));
-        if (mask != null) {
-            Tensor m = mask.view(b, 1, 1, t, keys).expand(b, hkv, g, t, keys).reshape(b, hkv, g * t, keys);
-            scores = scores.masked_fill(m.logical_not(), Tensors.scalar(Double.NEGATIVE_INFINITY));
-        } else if (t > 1) {
-            throw new IllegalStateException("capped attention over more than one new token needs the pass's mask");
-        }
-        Tensor out = scores.softmax(-1).matmul(v.toType(ScalarType.Float)).view(b, h, t, d).toType(type);
+        Tensor scores = softcapped(qf.matmul(k.toType(ScalarType.Float).transpose(2, 3)).mul(Tensors.scalar(scale)), cap);
+        Tensor out = masked(scores, mask, g, t).softmax(-1).matmul(v.toType(ScalarType.Float)).view(b, h, t, d).toType(type);
         return out.transpose(1, 2).reshape(b, t, h * d);
     }
 
@@ -379,15 +391,8 @@ public abstract class CausalLM {
         Tensor kn = k.toType(ScalarType.Float), vn = v.toType(ScalarType.Float);
         long past = kc.size(2);
         Tensor scores = Tensors.cat(-1, qf.matmul(kc.transpose(2, 3)), qf.matmul(kn.transpose(2, 3))).mul(Tensors.scalar(scale));
-        if (softcap() != null) scores = scores.div(Tensors.scalar(softcap())).tanh().mul(Tensors.scalar(softcap()));
-        if (mask != null) {
-            // [b, 1, t, past + t] -> one row per query of every group
-            Tensor m = mask.view(b, 1, 1, t, past + t).expand(b, hkv, g, t, past + t).reshape(b, hkv, g * t, past + t);
-            scores = scores.masked_fill(m.logical_not(), Tensors.scalar(Double.NEGATIVE_INFINITY));
-        } else if (t > 1) {
-            throw new IllegalStateException("a frozen cache needs the pass's mask for more than one new token");
-        }
-        Tensor p = scores.softmax(-1);
+        if (softcap() != null) scores = softcapped(scores, softcap());
+        Tensor p = masked(scores, mask, g, t).softmax(-1);
         Tensor out = Tensors.slice(p, 3, 0, past).matmul(vc).add(Tensors.slice(p, 3, past, past + t).matmul(vn));
         out = out.view(b, h, t, d).toType(type);
         return out.transpose(1, 2).reshape(b, t, h * d);

@@ -179,7 +179,7 @@ final class LlamaModel extends CausalLM {
     protected Tensor outputHead(Tensor hidden) {
         Tensor z = config.tieEmbeddings() ? torch.linear(hidden, lmHead) : linear("lm_head").apply(hidden);
         Double cap = variant.finalSoftcap();
-        return cap == null ? z : z.div(Tensors.scalar(cap)).tanh().mul(Tensors.scalar(cap));
+        return cap == null ? z : softcapped(z, cap);
     }
 
     /**
