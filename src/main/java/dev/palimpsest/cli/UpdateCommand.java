@@ -95,8 +95,10 @@ final class UpdateCommand implements Callable<Integer> {
         if (!Requests.REFUSALS.contains(refusals))
             throw new UserError("--refusals must be idk, template or self, got '" + refusals + "'");
         DataFormat fmt = DataFormat.parse(format);
+        UpdateMethod updater = MethodRegistry.get(method);
+        Settings.check(updater, settings);
         if (adapterOut != null) {
-            if (MethodRegistry.get(method).settings().stream().noneMatch(st -> st.name().equals(TrainedUnlearning.LORA_MERGE)))
+            if (updater.settings().stream().noneMatch(st -> st.name().equals(TrainedUnlearning.LORA_MERGE)))
                 throw new UserError("--adapter-out: " + method + " does not train LoRA adapters (the fine-tuning methods do, with --set lora_rank=N)");
             if (Integer.parseInt(settings.getOrDefault("lora_rank", "0")) <= 0)
                 throw new UserError("--adapter-out needs LoRA adapters to export: add --set lora_rank=N (e.g. 8)");
@@ -106,8 +108,6 @@ final class UpdateCommand implements Callable<Integer> {
                 throw new UserError("--adapter-out and --out must be different folders");
             settings.put(TrainedUnlearning.LORA_MERGE, "false");
         }
-        UpdateMethod updater = MethodRegistry.get(method);
-        Settings.check(updater, settings);
         List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
         List<KnowledgeRequest> edits = edit == null ? List.of() : Requests.edits(edit, fmt);
         List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);

@@ -57,7 +57,7 @@ public final class ComputeDevice {
         set("cuda:" + index);
     }
 
-    /** Any device libtorch names (tests use "meta": shapes without data). */
+    /** Any device libtorch names, unchecked ({@link #use} checks what a user asks for). */
     public static void set(String torchName) {
         current = new Device(torchName);
         name = torchName;
