@@ -22,7 +22,7 @@ class LayeringTest {
         Set<String> offending = new TreeSet<>();
         try (var files = Files.list(Path.of("src/main/java/dev/palimpsest/model"))) {
             for (Path f : (Iterable<Path>) files::iterator)
-                for (String layer : List.of("method", "train", "world", "eval", "experiment", "cli", "report", "bench", "data", "target"))
+                for (String layer : List.of("method", "train", "world", "eval", "experiment", "cli", "report", "bench", "data", "request"))
                     if (Files.readString(f).contains("dev.palimpsest." + layer + ".")) offending.add(f.getFileName() + " -> " + layer);
         }
         assertTrue(offending.isEmpty(), "model/ reaches up into " + offending);
