@@ -31,6 +31,8 @@ public final class Main implements Runnable {
     /** Runs the CLI with the given streams and returns the exit code (0 ok, 1 internal error, 2 bad input). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        // update --help ends with every method and its settings, generated from their declarations.
+        cli.getSubcommands().get("update").getCommandSpec().usageMessage().footer("%nMethods and their settings (--set KEY=VALUE):%n" + MethodsCommand.text().replace("%", "%%"));
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, a) -> {

@@ -21,7 +21,7 @@ import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.FiniteOutputs;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.request.Requests;
-import dev.palimpsest.method.TrainedUnlearning;
+import dev.palimpsest.method.TrainedUpdate;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
@@ -98,7 +98,7 @@ final class UpdateCommand implements Callable<Integer> {
         UpdateMethod updater = MethodRegistry.get(method);
         Settings.check(updater, settings);
         if (adapterOut != null) {
-            if (updater.settings().stream().noneMatch(st -> st.name().equals(TrainedUnlearning.LORA_MERGE)))
+            if (updater.settings().stream().noneMatch(st -> st.name().equals(TrainedUpdate.LORA_MERGE)))
                 throw new UserError("--adapter-out: " + method + " does not train LoRA adapters (the fine-tuning methods do, with --set lora_rank=N)");
             if (Integer.parseInt(settings.getOrDefault("lora_rank", "0")) <= 0)
                 throw new UserError("--adapter-out needs LoRA adapters to export: add --set lora_rank=N (e.g. 8)");
@@ -106,7 +106,7 @@ final class UpdateCommand implements Callable<Integer> {
                 throw new UserError("--adapter-out with --adapter: the new adapter would apply on top of the merged input; save the merged model first and update that");
             if (adapterOut.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize()))
                 throw new UserError("--adapter-out and --out must be different folders");
-            settings.put(TrainedUnlearning.LORA_MERGE, "false");
+            settings.put(TrainedUpdate.LORA_MERGE, "false");
         }
         List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
         List<KnowledgeRequest> edits = edit == null ? List.of() : Requests.edits(edit, fmt);

@@ -3,13 +3,10 @@ package dev.palimpsest.method;
 import dev.palimpsest.request.KnowledgeRequest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.bytedeco.pytorch.Tensor;
 
-import dev.palimpsest.data.QaItem;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.train.QaFineTuner;
 import dev.palimpsest.train.SupervisedTrainer;
 import dev.palimpsest.train.Trainable;
@@ -45,35 +42,37 @@ public final class FineTune implements UpdateMethod {
 
     @Override
     public String description() {
-        return constrained ? "fine-tune one MLP down-projection within an L-infinity bound (layer=middle, norm_bound=5e-3, lr=1e-3, epochs=10)"
-                : "fine-tune all weights on the targets (epochs=10, batch=8, lr=3e-4 small / 1e-5 large)";
+        return constrained ? "fine-tune one MLP down-projection on the targets within an L-infinity bound of its weights (FT-L)"
+                : "fine-tune all weights on the targets (new answers, refusals)";
     }
 
     @Override
     public List<Setting> settings() {
-        List<Setting> s = new ArrayList<>(List.of(Setting.atLeast("epochs", 1), Setting.atLeast("batch", 1), Setting.learningRate("lr")));
-        if (constrained) s.addAll(List.of(Setting.atLeast("layer", 0), Setting.positive("norm_bound")));
+        List<Setting> s = new ArrayList<>(List.of(Setting.atLeast("epochs", 1).is(10, "passes over the requests"),
+                Setting.atLeast("batch", 1).is(8, "requests per step"),
+                constrained ? Setting.learningRate("lr").is(1e-3, "AdamW rate")
+                        : Setting.learningRate("lr").rule("3e-4 below 50M parameters, else 1e-5", "AdamW rate")));
+        if (constrained) s.addAll(List.of(Setting.atLeast("layer", 0).rule("the middle layer", "the MLP down-projection trained"),
+                Setting.positive("norm_bound").is(5e-3, "each weight stays within ± this of its original value")));
         return s;
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
-        Settings s = new Settings(this, given);
-        int epochs = s.integer("epochs", 10), batch = s.integer("batch", 8);
-        double lr = s.real("lr", constrained ? 1e-3 : QaFineTuner.defaultLr(m, 0));
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        Settings s = run.settings();
+        int epochs = s.integer("epochs"), batch = s.integer("batch");
+        double lr = constrained ? s.real("lr") : s.real("lr", QaFineTuner.defaultLr(m, 0));
         int layer = constrained ? s.integer("layer", m.net().numLayers() / 2) : -1;
-        double bound = constrained ? s.real("norm_bound", 5e-3) : 0;
-        Map<String, Object> resolved = s.resolved();
+        double bound = constrained ? s.real("norm_bound") : 0;
         if (constrained && (layer < 0 || layer >= m.net().numLayers()))
             throw new dev.palimpsest.UserError("ft-l: layer " + layer + " is not between 0 and " + (m.net().numLayers() - 1));
         String target = constrained ? m.net().downProjection(layer) + ".weight" : null;
         List<String> names = constrained ? List.of(target) : new ArrayList<>(m.net().parameters().keySet());
-        WeightDelta delta = WeightDelta.before(name(), resolved, m.net(), names);
+        WeightDelta delta = WeightDelta.before(m.net(), names);
         List<SupervisedTrainer.Example> data = new ArrayList<>();
-        for (KnowledgeRequest r : requests)
-            data.add(QaFineTuner.example(m.tokenizer(), format, r.question(), r.target()));
+        for (KnowledgeRequest r : run.requests())
+            data.add(QaFineTuner.example(m.tokenizer(), run.format(), r.question(), r.target()));
         List<Tensor> params = Trainable.select(m.net(), n -> target == null || n.equals(target));
         Runnable project = null;
         if (constrained) {
@@ -88,9 +87,9 @@ public final class FineTune implements UpdateMethod {
                 }
             };
         }
-        SupervisedTrainer.train(m.net(), params, data, new SupervisedTrainer.Settings(epochs, batch, lr, 0.0, 0.1, 1.0, seed),
+        SupervisedTrainer.train(m.net(), params, data, new SupervisedTrainer.Settings(epochs, batch, lr, 0.0, 0.1, 1.0, run.seed()),
                 m.tokenizer().padId(), name(), null, project);
         Trainable.freezeAll(m.net());
-        return delta.took((System.nanoTime() - t0) / 1e9);
+        return delta;
     }
 }

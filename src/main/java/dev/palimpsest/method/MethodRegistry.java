@@ -5,8 +5,17 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.method.LossTerms.Forget;
+import dev.palimpsest.method.LossTerms.Retain;
+import dev.palimpsest.method.TrainedUpdate.Recipe;
+import dev.palimpsest.method.locate.AlphaEdit;
+import dev.palimpsest.method.locate.Memit;
+import dev.palimpsest.method.locate.Rome;
+import dev.palimpsest.method.loka.Loka;
+import dev.palimpsest.method.memory.Grace;
+import dev.palimpsest.method.memory.Wise;
 
-/** Every update method by name. A method that is not done is not here. */
+/** Every update method by name, in the order `methods` lists them. A method that is not done is not here. */
 public final class MethodRegistry {
     private static final Map<String, Supplier<UpdateMethod>> METHODS = new LinkedHashMap<>();
 
@@ -14,25 +23,43 @@ public final class MethodRegistry {
         register(Untouched::new);
         register(FineTune::new);
         register(FineTune::constrained);
-        register(GradientAscent::new);
-        register(GradientDifference::new);
-        register(KlRetain::new);
-        register(IdkTuning::new);
-        register(Dpo::new);
-        register(Npo::new);
-        register(dev.palimpsest.method.locate.Rome::new);
-        register(dev.palimpsest.method.locate.Memit::new);
-        register(dev.palimpsest.method.locate.AlphaEdit::new);
-        register(dev.palimpsest.method.memory.Grace::new);
-        register(dev.palimpsest.method.memory.Wise::new);
-        register(dev.palimpsest.method.loka.JointFineTune::new);
-        register(dev.palimpsest.method.loka.Loka::new);
+        trained(Recipe.unlearning("ga", "gradient ascent on the forget answers", Forget.GA, Retain.NLL, 0, 5));
+        trained(Recipe.unlearning("gd", "gradient difference: ascent on the forget answers, descent on the retain answers", Forget.GA, Retain.NLL, 1, 5));
+        trained(Recipe.unlearning("kl", "gradient ascent on the forget answers + KL to the original model on the retain answers", Forget.GA, Retain.KL, 1, 5));
+        // The editing-as-unlearning paper's "DPO" baseline (its Eq. 7) is this: the refusal's NLL + the retain NLL.
+        trained(Recipe.unlearning("idk", "NLL of refusals on the forget questions + NLL of the retain answers", Forget.REFUSAL, Retain.NLL, 1, 10));
+        // Plain DPO pushes the answer down without producing the refusal here (at most 1 of 40 answers refused at lr
+        // 5e-4, 2e-3, 5e-3 on the built-in model): lowering the rejected answer alone satisfies it. Hence refusal_weight.
+        trained(Recipe.unlearning("dpo", "preference loss, refusal over answer, against the frozen original + refusal NLL + retain NLL", Forget.DPO, Retain.NLL, 1, 10));
+        trained(Recipe.unlearning("npo", "negative preference optimization on the forget answers + NLL of the retain answers", Forget.NPO, Retain.NLL, 1, 5));
+        register(Rome::new);
+        register(Memit::new);
+        register(AlphaEdit::new);
+        register(Grace::new);
+        register(Wise::new);
+        // LOKA's baseline: one set of weights on the summed losses its memories train on ("single LoRA" with lora_rank > 0).
+        trained(new Recipe("joint", "fine-tune one set of weights on the summed editing and unlearning losses over mixed batches",
+                null, Forget.NPO, true, Retain.NONE, 1, 10, 4));
+        register(Loka::new);
     }
 
     private MethodRegistry() {}
 
-    private static void register(Supplier<UpdateMethod> s) {
-        METHODS.put(s.get().name(), s);
+    /** Adds a method; its name is what `--method` takes. Closing the registration removes it again (a test's toy method). */
+    public static Registration register(Supplier<UpdateMethod> s) {
+        String name = s.get().name();
+        METHODS.put(name, s);
+        return () -> METHODS.remove(name);
+    }
+
+    /** A method's place in the registry. */
+    public interface Registration extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private static void trained(Recipe r) {
+        register(() -> new TrainedUpdate(r));
     }
 
     public static UpdateMethod get(String name) {

@@ -5,12 +5,71 @@ import java.util.List;
 import dev.palimpsest.UserError;
 
 /**
- * One setting a method accepts: its name, its type and the values that make sense, so that
- * {@code --set lr=-1} or {@code batch=0} is refused before a model is loaded. Defaults stay with the
- * method (many depend on the model).
+ * One setting a method accepts, declared once: its name, its type and the values that make sense (so that
+ * {@code --set lr=-1} or {@code batch=0} is refused before a model is loaded), its default and one line on what
+ * it does. `methods`, `update --help` and README's table are generated from these declarations.
+ * <p>
+ * A default is either a constant ({@link #is}), which {@link Settings} returns itself, or a rule that depends on
+ * the model or on what an earlier update left ({@link #rule}), stated here in words and computed by the method,
+ * which passes the value to {@link Settings}. Reading a constant-default setting with a value of the method's own,
+ * or a rule setting without one, is a programming error: a default is written in one place.
  */
-public record Setting(String name, Type type, double min, boolean minOpen, double max, List<String> choices) {
+public record Setting(String name, Type type, double min, boolean minOpen, double max, List<String> choices,
+        Object constant, String defaultText, String doc) {
     public enum Type { REAL, INTEGER, TEXT }
+
+    private Setting(String name, Type type, double min, boolean minOpen, double max, List<String> choices) {
+        this(name, type, min, minOpen, max, choices, null, null, null);
+    }
+
+    /** This setting with a constant default (a Double, Integer or String as the type says) and its one-line doc. */
+    public Setting is(Object value, String doc) {
+        Object v = switch (type) {
+            case REAL -> ((Number) value).doubleValue();
+            case INTEGER -> (Integer) value;
+            case TEXT -> (String) value;
+        };
+        return new Setting(name, type, min, minOpen, max, choices, v, show(v), doc);
+    }
+
+    /** This setting with a default the method computes (from the model, an earlier update, another setting), in words. */
+    public Setting rule(String defaultText, String doc) {
+        return new Setting(name, type, min, minOpen, max, choices, null, defaultText, doc);
+    }
+
+    /** A true/false switch. */
+    public static Setting flag(String name) {
+        return oneOf(name, "true", "false");
+    }
+
+    /** Whether the default is a rule the method computes rather than a constant. */
+    public boolean ruled() {
+        return constant == null;
+    }
+
+    /** The range in words: {@code (0, 1000]}, {@code >= 1}, {@code first|all}. */
+    public String range() {
+        return switch (type) {
+            case TEXT -> choices.isEmpty() ? "text" : String.join("|", choices);
+            case INTEGER -> "integer >= " + (long) min;
+            case REAL -> {
+                if (min == Double.NEGATIVE_INFINITY) yield "a number";
+                if (max == Double.POSITIVE_INFINITY) yield (minOpen ? "> " : ">= ") + fmt(min);
+                yield (minOpen ? "(" : "[") + fmt(min) + ", " + fmt(max) + "]";
+            }
+        };
+    }
+
+    /** A default as people write it: 10, 0.5, 0.0625, 5e-3, 2e-5. */
+    private static String show(Object v) {
+        if (!(v instanceof Double d)) return String.valueOf(v);
+        double x = d;
+        if (x == Math.rint(x) && Math.abs(x) < 1e6) return String.valueOf((long) x);
+        if (Math.abs(x) >= 0.01) return new java.math.BigDecimal(x).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
+        String[] parts = String.format(java.util.Locale.ROOT, "%.5e", x).split("e");
+        String mantissa = parts[0].replaceAll("0+$", "").replaceAll("\\.$", "");
+        return mantissa + "e" + Integer.parseInt(parts[1]);
+    }
 
     /** A real number greater than zero (learning rates, temperatures, norms). */
     public static Setting positive(String name) {
@@ -54,19 +113,6 @@ public record Setting(String name, Type type, double min, boolean minOpen, doubl
     /** One of the given words. */
     public static Setting oneOf(String name, String... choices) {
         return new Setting(name, Type.TEXT, 0, false, 0, List.of(choices));
-    }
-
-    /** The setting and its range, as `methods` lists it: {@code lr in (0, 1000]}, {@code epochs >= 1}, {@code tokens=first|all}. */
-    public String describe() {
-        return switch (type) {
-            case TEXT -> choices.isEmpty() ? name + "=TEXT" : name + "=" + String.join("|", choices);
-            case INTEGER -> name + " >= " + (long) min;
-            case REAL -> {
-                if (min == Double.NEGATIVE_INFINITY) yield name + ": a number";
-                if (max == Double.POSITIVE_INFINITY) yield name + (minOpen ? " > " : " >= ") + fmt(min);
-                yield name + " in " + (minOpen ? "(" : "[") + fmt(min) + ", " + fmt(max) + "]";
-            }
-        };
     }
 
     /** Parses and checks a value given for this setting; {@code method} names it in errors. */

@@ -37,23 +37,36 @@ public final class Settings {
         new Settings(method, values);
     }
 
-    public double real(String key, double fallback) {
-        double v = given.containsKey(key) ? ((Number) given.get(key)).doubleValue() : fallback;
-        resolved.put(declare(key, Setting.Type.REAL), v);
-        return v;
+    /** A real setting: the value given, else its constant default. */
+    public double real(String key) {
+        return record(key, Setting.Type.REAL, false, null, Number.class).doubleValue();
     }
 
-    public int integer(String key, int fallback) {
-        int v = given.containsKey(key) ? (Integer) given.get(key) : fallback;
-        resolved.put(declare(key, Setting.Type.INTEGER), v);
-        return v;
+    /** A real setting whose default is a rule: the value given, else {@code computed}, the rule's value. */
+    public double real(String key, double computed) {
+        return record(key, Setting.Type.REAL, true, computed, Number.class).doubleValue();
     }
 
-    public String text(String key, String fallback) {
-        String v = given.containsKey(key) ? (String) given.get(key) : fallback;
-        declare(key, Setting.Type.TEXT);
-        if (v != null) resolved.put(key, v);
-        return v;
+    public int integer(String key) {
+        return record(key, Setting.Type.INTEGER, false, null, Integer.class);
+    }
+
+    public int integer(String key, int computed) {
+        return record(key, Setting.Type.INTEGER, true, computed, Integer.class);
+    }
+
+    public String text(String key) {
+        return record(key, Setting.Type.TEXT, false, null, String.class);
+    }
+
+    /** A text setting whose default is a rule; {@code computed} may be null (no value: the method's own default path). */
+    public String text(String key, String computed) {
+        return record(key, Setting.Type.TEXT, true, computed, String.class);
+    }
+
+    /** A {@link Setting#flag} setting. */
+    public boolean flag(String key) {
+        return text(key).equals("true");
     }
 
     /** The settings as used (given or default), for the run's record. */
@@ -61,10 +74,15 @@ public final class Settings {
         return resolved;
     }
 
-    private String declare(String key, Setting.Type type) {
+    private <T> T record(String key, Setting.Type type, boolean ruled, Object computed, Class<T> as) {
         Setting s = declared.get(key);
         if (s == null || s.type() != type)
             throw new IllegalStateException(method + " reads setting '" + key + "' as " + type + " but declares " + s);
-        return key;
+        if (s.ruled() != ruled)
+            throw new IllegalStateException(method + " reads setting '" + key + "' " + (ruled ? "with a computed default but declares the constant "
+                    + s.constant() : "without a value for its rule '" + s.defaultText() + "'"));
+        Object v = given.containsKey(key) ? given.get(key) : ruled ? computed : s.constant();
+        if (v != null) resolved.put(key, v);
+        return as.cast(v);
     }
 }

@@ -2,7 +2,6 @@ package dev.palimpsest.method;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 
 import org.bytedeco.javacpp.PointerScope;
@@ -34,16 +33,16 @@ public final class TrainingLoop {
     public record Step<B>(int epoch, B batch) {}
 
     /**
-     * Runs the steps and returns the update (its undo record and time, counted from {@code startNanos}).
+     * Runs the steps and returns how to undo them.
      * {@code mergeLora}: fold trained adapters into the weights, else keep them attached (frozen) for export.
      */
-    public static <B> Update run(UpdateMethod method, LanguageModel m, Map<String, Object> resolved, int loraRank, boolean mergeLora,
-            double lr, long seed, List<Step<B>> steps, Function<B, Tensor> loss, long startNanos) {
+    public static <B> Undo run(String method, LanguageModel m, int loraRank, boolean mergeLora, double lr, long seed,
+            List<Step<B>> steps, Function<B, Tensor> loss) {
         CausalLM net = m.net();
-        WeightDelta delta = WeightDelta.before(method.name(), resolved, net, new ArrayList<>(net.parameters().keySet()));
+        WeightDelta delta = WeightDelta.before(net, new ArrayList<>(net.parameters().keySet()));
         List<Tensor> params = Trainable.allOrLora(net, loraRank, seed);
         MasterAdamW opt = MasterAdamW.over(params, lr, 0.0);
-        try (opt; ProgressBar bar = Progress.bar(method.name(), steps.size())) {
+        try (opt; ProgressBar bar = Progress.bar(method, steps.size())) {
             for (Step<B> step : steps) {
                 double value;
                 try (PointerScope scope = new PointerScope()) {
@@ -51,7 +50,7 @@ public final class TrainingLoop {
                     Tensor l = loss.apply(step.batch());
                     value = Tensors.item(l);
                     if (!Double.isFinite(value))
-                        throw new UserError(method.name() + ": the loss became " + value + " (lr " + lr + "); nothing was written");
+                        throw new UserError(method + ": the loss became " + value + " (lr " + lr + "); nothing was written");
                     l.backward();
                     GradClip.clipNorm(params, 1.0);
                     opt.step();
@@ -68,6 +67,6 @@ public final class TrainingLoop {
         if (loraRank > 0 && mergeLora) Lora.mergeAll(net);
         Trainable.freezeAll(net);
         if (loraRank > 0 && !mergeLora) Lora.freezeAll(net);
-        return delta.took((System.nanoTime() - startNanos) / 1e9);
+        return delta;
     }
 }

@@ -1,12 +1,7 @@
 package dev.palimpsest.method;
 
-import dev.palimpsest.request.KnowledgeRequest;
 import java.util.List;
-import java.util.Map;
 
-import dev.palimpsest.data.QaItem;
-import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.QuestionFormat;
 
 /** The model as it is: the reference row of every comparison. */
 public final class Untouched implements UpdateMethod {
@@ -26,9 +21,7 @@ public final class Untouched implements UpdateMethod {
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> settings, long seed) {
-        new Settings(this, settings);
-        return WeightDelta.before(name(), Map.of(), m.net(), List.of());
+    public Undo update(UpdateRun run) {
+        return () -> {};
     }
 }

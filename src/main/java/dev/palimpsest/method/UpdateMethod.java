@@ -1,28 +1,39 @@
 package dev.palimpsest.method;
 
-import dev.palimpsest.request.KnowledgeRequest;
 import java.util.List;
 import java.util.Map;
 
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.request.KnowledgeRequest;
 
-/** A way of changing what a model knows. Implementations are registered in {@link MethodRegistry}. */
+/**
+ * A way of changing what a model knows. Implementations are registered in {@link MethodRegistry}; a method
+ * declares its settings and changes the model; checking the settings, timing and recording the run are done
+ * here, once for all of them.
+ */
 public interface UpdateMethod {
     String name();
 
-    /** One line for --help and the README, with the defaults. */
+    /** One line for `methods`, --help and the README: what it does (the defaults are in {@link #settings}). */
     String description();
 
-    /** The settings it accepts ({@code --set key=value}), with their types and ranges. */
+    /** The settings it accepts ({@code --set key=value}), each with its range, default and doc. */
     List<Setting> settings();
 
+    /** Changes {@code run.model()} in place and says how to undo it. */
+    Undo update(UpdateRun run);
+
     /**
-     * Applies the requests to {@code m} in place. {@code retain} holds questions whose answers should
-     * survive (methods that use a retain set read it; others ignore it). {@code settings} overrides
-     * the method's defaults by name; an unknown name is an error.
+     * Applies the requests to {@code m} in place. {@code settings} overrides the method's defaults by name; an
+     * unknown name, a wrong type or a value out of range is an error before anything changes.
      */
-    Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> settings, long seed);
+    default Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
+            Map<String, String> settings, long seed) {
+        long t0 = System.nanoTime();
+        Settings s = new Settings(this, settings);
+        Undo undo = update(new UpdateRun(m, format, requests, retain, s, seed));
+        return new Update(name(), s.resolved(), (System.nanoTime() - t0) / 1e9, undo);
+    }
 }

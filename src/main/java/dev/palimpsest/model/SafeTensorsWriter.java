@@ -58,7 +58,7 @@ public final class SafeTensorsWriter {
         ObjectMapper om = new ObjectMapper();
         ObjectNode header = om.createObjectNode();
         ObjectNode meta = header.putObject("__metadata__");
-        metadata.forEach(meta::put);
+        new java.util.TreeMap<>(metadata).forEach(meta::put); // sorted: the same file for the same content, whatever map the caller built
         long offset = 0;
         for (Item it : items) {
             DType dtype = it.dtype().floating ? floatType : it.dtype();

@@ -30,17 +30,18 @@ public final class AlphaEdit extends MultiLayerEdit {
 
     @Override
     public String description() {
-        return "MEMIT's layers, targets and settings, updates projected onto the null space of the corpus keys (nullspace_threshold=2e-2, l2=10, keys of earlier batches kept; batch_size=0: all at once)";
+        return "MEMIT's layers, targets and settings, updates projected onto the null space of the corpus keys (keys of earlier batches kept)";
     }
 
     @Override
     protected List<Setting> solverSettings() {
-        return List.of(Setting.positive("nullspace_threshold"), Setting.positive("l2"));
+        return List.of(Setting.positive("nullspace_threshold").is(2e-2, "eigenvalues of C below this span the null space"),
+                Setting.positive("l2").is(10.0, "ridge on the update"));
     }
 
     @Override
     protected Solvers solvers(Settings s, long keyWidth) {
-        double threshold = s.real("nullspace_threshold", 2e-2), l2 = s.real("l2", 10);
+        double threshold = s.real("nullspace_threshold"), l2 = s.real("l2");
         return (layer, c) -> {
             Tensor p = nullSpaceProjector(c, threshold);
             if (Tensors.item(p.trace()) < 0.5)

@@ -34,7 +34,12 @@ import dev.palimpsest.tensor.Tensors;
  */
 final class EditPrompts {
     /** How δ is optimised: Adam steps, learning rate, weight decay, KL factor on "{subject} is a", clamp (× ‖reference‖). */
-    record ValueSettings(int steps, double lr, double weightDecay, double klFactor, double clamp) {}
+    record ValueSettings(int steps, double lr, double weightDecay, double klFactor, double clamp) {
+        /** The v_* settings, kl_factor and clamp_norm that ROME, MEMIT and AlphaEdit declare (each with its own defaults). */
+        static ValueSettings of(dev.palimpsest.method.Settings s) {
+            return new ValueSettings(s.integer("v_steps"), s.real("v_lr"), s.real("v_weight_decay"), s.real("kl_factor"), s.real("clamp_norm"));
+        }
+    }
 
     private final CausalLM net;
     private final long pad;

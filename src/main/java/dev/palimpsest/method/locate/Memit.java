@@ -28,18 +28,17 @@ public final class Memit extends MultiLayerEdit {
 
     @Override
     public String description() {
-        return "batched edits spread over MLP down-projections (layers=about 5/32 of the depth ending at the middle, mom2_update_weight=15000*F/16384, tokens=all, v_steps=50, v_lr=1, clamp_norm=2 of the residual, batch_size=0: all at once)";
+        return "batched edits spread over the MLP down-projections of several layers, each solved against the keys' second moment";
     }
 
     @Override
     protected List<Setting> solverSettings() {
-        return List.of(Setting.nonNegative("mom2_update_weight"));
+        return List.of(Setting.nonNegative("mom2_update_weight").rule("15000 · F / 16384 (F: the keys' width)", "λ weighting the corpus keys' second moment against the edits' keys"));
     }
 
     @Override
     protected Solvers solvers(Settings s, long keyWidth) {
         double lambda = s.real("mom2_update_weight", Math.round(15000.0 * keyWidth / 16384));
-        if (!(lambda >= 0)) throw new dev.palimpsest.UserError("memit: mom2_update_weight must be non-negative, got " + lambda);
         return (layer, c) -> {
             Tensor weighted = c.toType(ScalarType.Double).mul(Tensors.scalar(lambda));
             weighted.retainReference();

@@ -13,13 +13,13 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
-import dev.palimpsest.method.Update;
+import dev.palimpsest.method.Undo;
+import dev.palimpsest.method.UpdateRun;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.method.WeightDelta;
 import dev.palimpsest.model.CausalLM;
@@ -78,10 +78,18 @@ abstract class MultiLayerEdit implements UpdateMethod {
 
     @Override
     public List<Setting> settings() {
-        List<Setting> s = new ArrayList<>(List.of(Setting.text("layers"), Setting.atLeast("v_steps", 1), Setting.learningRate("v_lr"),
-                Setting.nonNegative("v_weight_decay"), Setting.nonNegative("kl_factor"), Setting.positive("clamp_norm"),
-                Setting.atLeast("batch_size", 0), Setting.atLeast("mom2_tokens", 1), Setting.oneOf("position", "auto", "subject", "last"),
-                Setting.text("corpus"), Setting.oneOf("tokens", "first", "all")));
+        List<Setting> s = new ArrayList<>(List.of(
+                Setting.text("layers").rule("⌈5/32 of the depth⌉ (at least 2) layers ending at the middle one", "edited layers, as 4-8 or 1,2,3"),
+                Setting.atLeast("v_steps", 1).is(50, "Adam steps optimising each target's residual"),
+                Setting.learningRate("v_lr").is(1.0, "rate of those steps"),
+                Setting.nonNegative("v_weight_decay").is(0.5, "weight decay on δ relative to the residual's norm"),
+                Setting.nonNegative("kl_factor").is(0.0625, "weight of the KL that keeps the subject's other facts"),
+                Setting.positive("clamp_norm").is(2.0, "δ is clamped to this × the residual's norm"),
+                Setting.atLeast("batch_size", 0).is(0, "edits solved together; 0: all at once"),
+                Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
+                Setting.oneOf("position", "auto", "subject", "last").is("auto", "where keys are read: subject's last token, prompt's last token; auto: subject when the request names one"),
+                Setting.text("corpus").rule("the built-in world's text", "a text file for the second moment"),
+                Setting.oneOf("tokens", "first", "all").is("all", "edit the target's first token, or one key per target token")));
         s.addAll(solverSettings());
         return s;
     }
@@ -116,22 +124,21 @@ abstract class MultiLayerEdit implements UpdateMethod {
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        QuestionFormat format = run.format();
+        List<KnowledgeRequest> requests = run.requests();
         CausalLM net = m.net();
-        Settings s = new Settings(this, given);
+        Settings s = run.settings();
         List<Integer> layers = parseLayers(name(), s.text("layers", layerText(defaultLayers(net.numLayers()))), net.numLayers());
-        var vs = new EditPrompts.ValueSettings(s.integer("v_steps", 50), s.real("v_lr", 1.0), s.real("v_weight_decay", 0.5),
-                s.real("kl_factor", 0.0625), s.real("clamp_norm", 2.0));
-        int batchSize = s.integer("batch_size", 0), mom2Tokens = s.integer("mom2_tokens", 20_000);
-        String position = s.text("position", "auto"), corpus = s.text("corpus", null), tokens = s.text("tokens", "all");
+        var vs = EditPrompts.ValueSettings.of(s);
+        int batchSize = s.integer("batch_size"), mom2Tokens = s.integer("mom2_tokens");
+        String position = s.text("position"), corpus = s.text("corpus", null), tokens = s.text("tokens");
         Solvers factory = solvers(s, net.linear(net.downProjection(0)).inFeatures());
-        Map<String, Object> resolved = s.resolved();
         if (requests.isEmpty()) throw new UserError(name() + ": no requests");
         Map<Integer, Linear> downs = new LinkedHashMap<>();
         for (int l : layers) downs.put(l, net.linear(net.downProjection(l)));
-        WeightDelta delta = WeightDelta.before(name(), resolved, net, downs.values().stream().map(d -> d.name() + ".weight").toList());
+        WeightDelta delta = WeightDelta.before(net, downs.values().stream().map(d -> d.name() + ".weight").toList());
         Map<Integer, LayerSolver> solvers = new LinkedHashMap<>();
         for (int l : layers) solvers.put(l, factory.forLayer(l, SecondMoment.forMethod(name(), m, l, corpus, mom2Tokens)));
         List<String> prefixes = ContextPrefixes.of(m);
@@ -158,7 +165,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
         } finally {
             solvers.values().forEach(LayerSolver::close);
         }
-        return delta.took((System.nanoTime() - t0) / 1e9);
+        return delta;
     }
 
     private static void editBatch(List<EditPrompts> edits, Tensor z, List<Integer> layers, Map<Integer, Linear> downs,

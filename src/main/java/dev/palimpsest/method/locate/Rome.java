@@ -1,7 +1,6 @@
 package dev.palimpsest.method.locate;
 
 import java.util.List;
-import java.util.Map;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -12,13 +11,13 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
-import dev.palimpsest.method.Update;
+import dev.palimpsest.method.Undo;
+import dev.palimpsest.method.UpdateRun;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.method.WeightDelta;
 import dev.palimpsest.model.CausalLM;
@@ -53,32 +52,38 @@ public final class Rome implements UpdateMethod {
 
     @Override
     public String description() {
-        return "rank-one edit of one MLP down-projection per request (layer=middle, position=subject|last, tokens=first, v_steps=20, v_lr=0.5, v_weight_decay=0.5, kl_factor=0.0625, clamp_norm=4, mom2_tokens=20000)";
+        return "rank-one edit of one MLP down-projection per request, against the keys' second moment over a corpus";
     }
 
     @Override
     public List<Setting> settings() {
-        return List.of(Setting.atLeast("layer", 0), Setting.atLeast("v_steps", 1), Setting.learningRate("v_lr"), Setting.nonNegative("v_weight_decay"),
-                Setting.nonNegative("kl_factor"), Setting.positive("clamp_norm"), Setting.atLeast("mom2_tokens", 1),
-                Setting.oneOf("position", "auto", "subject", "last"), Setting.text("corpus"), Setting.oneOf("tokens", "first", "all"));
+        return List.of(Setting.atLeast("layer", 0).rule("the middle layer", "the MLP down-projection edited"),
+                Setting.atLeast("v_steps", 1).is(20, "Adam steps optimising the new value v*"),
+                Setting.learningRate("v_lr").is(0.5, "rate of those steps"),
+                Setting.nonNegative("v_weight_decay").is(0.5, "weight decay on δ relative to the value's norm"),
+                Setting.nonNegative("kl_factor").is(0.0625, "weight of the KL that keeps the subject's other facts"),
+                Setting.positive("clamp_norm").is(4.0, "δ is clamped to this × the original value's norm"),
+                Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
+                Setting.oneOf("position", "auto", "subject", "last").is("auto", "where the key is read: subject's last token, prompt's last token; auto: subject when the request names one"),
+                Setting.text("corpus").rule("the built-in world's text", "a text file for the second moment"),
+                Setting.oneOf("tokens", "first", "all").is("first", "edit the target's first token, or one key per target token"));
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        QuestionFormat format = run.format();
+        List<KnowledgeRequest> requests = run.requests();
         CausalLM net = m.net();
-        Settings s = new Settings(this, given);
+        Settings s = run.settings();
         int layer = s.integer("layer", net.numLayers() / 2);
-        var vs = new EditPrompts.ValueSettings(s.integer("v_steps", 20), s.real("v_lr", 0.5), s.real("v_weight_decay", 0.5),
-                s.real("kl_factor", 0.0625), s.real("clamp_norm", 4.0));
-        int mom2Tokens = s.integer("mom2_tokens", 20_000);
-        String position = s.text("position", "auto"), corpus = s.text("corpus", null), tokens = s.text("tokens", "first");
-        Map<String, Object> resolved = s.resolved();
+        var vs = EditPrompts.ValueSettings.of(s);
+        int mom2Tokens = s.integer("mom2_tokens");
+        String position = s.text("position"), corpus = s.text("corpus", null), tokens = s.text("tokens");
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("rome: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (requests.isEmpty()) throw new UserError("rome: no requests");
         Linear down = net.linear(net.downProjection(layer));
-        WeightDelta delta = WeightDelta.before(name(), resolved, net, List.of(down.name() + ".weight"));
+        WeightDelta delta = WeightDelta.before(net, List.of(down.name() + ".weight"));
         Tensor c = SecondMoment.forMethod(name(), m, layer, corpus, mom2Tokens);
         c.retainReference();
         List<String> prefixes = ContextPrefixes.of(m);
@@ -97,7 +102,7 @@ public final class Rome implements UpdateMethod {
             }
         }
         c.releaseReference();
-        return delta.took((System.nanoTime() - t0) / 1e9);
+        return delta;
     }
 
     static void rankOne(Linear down, Tensor c, Tensor k, Tensor vStar) {

@@ -15,6 +15,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.LoraAdapter;
@@ -56,12 +57,12 @@ public final class ConflictAnalysis {
         CausalLM net = m.net();
         long pad = m.tokenizer().padId();
         // Edits first, then the forget facts as forget requests: one example list for the shared losses.
-        List<UpdateLosses.Example> all = new ArrayList<>();
-        for (KnowledgeRequest r : edits) all.add(UpdateLosses.example(r, m.tokenizer(), format));
+        List<LossTerms.Example> all = new ArrayList<>();
+        for (KnowledgeRequest r : edits) all.add(LossTerms.example(r, m.tokenizer(), format));
         for (QaItem q : forget)
-            all.add(UpdateLosses.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null, List.of()), m.tokenizer(), format));
+            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null, List.of()), m.tokenizer(), format));
         int e = edits.size(), f = forget.size();
-        double[] reference = UpdateLosses.forgetReference(net, pad, all);
+        LossTerms.Reference reference = LossTerms.Reference.of(net, pad, all, LossTerms.Forget.NPO);
         Set<String> downs = new HashSet<>();
         for (int l = 0; l < net.numLayers(); l++) downs.add(net.downProjection(l));
         List<LoraAdapter> adapters = Lora.attach(net, downs::contains, s.rank(), 2.0 * s.rank(), s.seed());
@@ -75,11 +76,11 @@ public final class ConflictAnalysis {
                 List<Integer> eo = order(0, e, rnd), fo = order(e, f, rnd);
                 for (int step = 0; step < steps; step++) {
                     try (PointerScope scope = new PointerScope()) {
-                        List<Integer> ei = UpdateLosses.cyclic(eo, step, s.batchSize()), fi = UpdateLosses.cyclic(fo, step, s.batchSize());
-                        Tensor ge = GradientConflict.gradient(UpdateLosses.editLoss(net, all, ei, pad), params);
-                        Tensor gf = GradientConflict.gradient(UpdateLosses.forgetLoss(net, all, fi, reference, UpdateLosses.Unlearning.NPO, s.beta(), pad), params);
+                        List<Integer> ei = GradientConflict.cyclic(eo, step, s.batchSize()), fi = GradientConflict.cyclic(fo, step, s.batchSize());
+                        Tensor ge = GradientConflict.gradient(LossTerms.edit(net, all, ei, pad), params);
+                        Tensor gf = GradientConflict.gradient(LossTerms.forget(net, all, fi, reference, LossTerms.Forget.NPO, s.beta(), 0, pad), params);
                         cos.add(GradientConflict.cosine(ge, gf));
-                        UpdateLosses.setGradients(params, ge.add(gf));
+                        GradientConflict.setGradients(params, ge.add(gf));
                         opt.step();
                     }
                     bar.step();

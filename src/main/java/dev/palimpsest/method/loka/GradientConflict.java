@@ -68,4 +68,25 @@ public final class GradientConflict {
         if (den == 0) return 0.5;
         return Math.max(0, Math.min(1, Tensors.item(g2.sub(g1).dot(g2)) / den));
     }
+
+    /** Batch {@code step} of a cyclic pass through {@code order}: {@code batch} items (at most its size), wrapping around. */
+    static List<Integer> cyclic(List<Integer> order, int step, int batch) {
+        List<Integer> out = new ArrayList<>();
+        for (int j = 0; j < Math.min(batch, order.size()); j++) out.add(order.get((step * batch + j) % order.size()));
+        return out;
+    }
+
+    /** Writes a flat gradient (as {@link #gradient} gives) into the parameters' .grad, for an optimiser step. */
+    static void setGradients(List<Tensor> params, Tensor flat) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            long at = 0;
+            for (Tensor p : params) {
+                long n = p.numel();
+                Tensor part = Tensors.slice(flat, 0, at, at + n).view(p.sizes()).toType(Tensors.dtype(p));
+                if (p.grad().defined()) p.grad().copy_(part);
+                else p.mutable_grad().put(part.clone());
+                at += n;
+            }
+        }
+    }
 }

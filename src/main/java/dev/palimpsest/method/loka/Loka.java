@@ -25,10 +25,13 @@ import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
+import dev.palimpsest.method.LossTerms;
+import dev.palimpsest.method.RetainDistributions;
 import dev.palimpsest.method.Settings;
-import dev.palimpsest.method.Update;
+import dev.palimpsest.method.Undo;
+import dev.palimpsest.method.UpdateRun;
 import dev.palimpsest.method.UpdateMethod;
-import dev.palimpsest.method.memory.MemoryUpdate;
+import dev.palimpsest.method.memory.MemoryChange;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.method.loka.LokaCodebook;
 import dev.palimpsest.model.LanguageModel;
@@ -79,30 +82,49 @@ public final class Loka implements UpdateMethod {
     @Override
     public String description() {
         return "knowledge codebook: clustered low-rank memories (task-specific when the edit and forget gradients conflict), "
-                + "a learned router, LSH for sequential updates (rank=8, capacity=10, tau=0, epochs=50, lr=5e-3, forget_loss=npo, "
-                + "retain_weight=1, router_threshold=0.5)";
+                + "a learned router, LSH for sequential updates";
     }
 
     /** How the memories are trained. */
-    record Options(int batch, int epochs, double lr, double retainWeight, UpdateLosses.Unlearning forget, double beta) {}
+    record Options(int batch, int epochs, double lr, double retainWeight, LossTerms.Forget forget, double beta) {}
+
+    /** At most this many retain questions (a seeded sample) enter the KL retention term. */
+    static final int RETAIN_CAP = 64;
 
     @Override
     public List<Setting> settings() {
-        return List.of(Setting.text("router_layers"), Setting.text("memory_layers"), Setting.atLeast("rank", 1), Setting.positive("alpha"),
-                Setting.atLeast("capacity", 1), Setting.atLeast("probes", 1), Setting.real("tau"), Setting.oneOf("forget_loss", "npo", "ga", "refusal"),
-                Setting.atLeast("batch", 1), Setting.atLeast("epochs", 1), Setting.learningRate("lr"), Setting.nonNegative("retain_weight"),
-                Setting.positive("beta"), Setting.atLeast("router_steps", 1), Setting.learningRate("router_lr"),
-                Setting.nonNegative("router_weight_decay"), Setting.real("router_threshold"), Setting.atLeast("lsh_bits", 1),
-                Setting.atLeast("memories", 1));
+        return List.of(
+                Setting.text("router_layers").rule("the lower half of the layers (the codebook's on a model that has one)", "layers whose states the router reads"),
+                Setting.text("memory_layers").rule("the upper half (the codebook's on a model that has one)", "layers whose MLP down-projections get the memories' LoRA"),
+                Setting.atLeast("rank", 1).rule("8 (the codebook's on a model that has one)", "LoRA rank of each memory"),
+                Setting.positive("alpha").rule("2 × rank (the codebook's on a model that has one)", "LoRA alpha"),
+                Setting.atLeast("capacity", 1).is(10, "requests per memory at most"),
+                Setting.atLeast("memories", 1).rule("⌈requests / capacity⌉", "clusters of a fresh codebook"),
+                Setting.atLeast("probes", 1).is(3, "probe batches averaged for a cluster's conflict score"),
+                Setting.real("tau").is(0.0, "conflict threshold: below it a cluster gets task-specific memories"),
+                Setting.oneOf("forget_loss", "npo", "ga", "refusal").is("npo", "the memories' forgetting term"),
+                Setting.atLeast("batch", 1).is(4, "requests per step"),
+                Setting.atLeast("epochs", 1).is(50, "passes over a memory's requests"),
+                Setting.learningRate("lr").is(5e-3, "AdamW rate of the memories"),
+                Setting.nonNegative("retain_weight").is(1.0, "weight of the KL retention term"),
+                Setting.positive("beta").is(0.1, "NPO's inverse temperature"),
+                Setting.atLeast("router_steps", 1).is(300, "router training steps"),
+                Setting.learningRate("router_lr").is(0.01, "router AdamW rate"),
+                Setting.nonNegative("router_weight_decay").is(0.1, "router weight decay"),
+                Setting.real("router_threshold").is(0.5, "the router fires above this logit"),
+                Setting.atLeast("lsh_bits", 1).is(4, "random hyperplanes placing sequential updates"));
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        QuestionFormat format = run.format();
+        List<KnowledgeRequest> requests = run.requests();
+        List<QaItem> retain = run.retain();
+        long seed = run.seed();
         CausalLM net = m.net();
         Tokenizer tok = m.tokenizer();
-        Settings s = new Settings(this, given);
+        Settings s = run.settings();
         LokaCodebook existing = m.memory(LokaCodebook.class);
         int layers = net.numLayers(), half = Math.max(1, layers / 2);
         if (layers < 2) throw new UserError("loka: needs a model with at least 2 layers (router layers below, memory layers above)");
@@ -110,17 +132,15 @@ public final class Loka implements UpdateMethod {
         int[] memoryLayers = ints(s.text("memory_layers", existing != null ? join(existing.memoryLayers()) : range(half, layers)), "memory_layers");
         int rank = s.integer("rank", existing != null ? existing.rank() : 8);
         double alpha = s.real("alpha", existing != null ? existing.alpha() : 2.0 * rank);
-        int capacity = s.integer("capacity", 10);
-        int probes = s.integer("probes", 3);
-        double tau = s.real("tau", 0.0);
-        String forgetLoss = s.text("forget_loss", "npo");
-        Options o = new Options(s.integer("batch", 4), s.integer("epochs", 50), s.real("lr", 5e-3), s.real("retain_weight", 1.0),
-                UpdateLosses.Unlearning.parse(name(), forgetLoss), s.real("beta", 0.1));
-        RouterTraining.Settings rs = new RouterTraining.Settings(s.integer("router_steps", 300), s.real("router_lr", 0.01),
-                s.real("router_weight_decay", 0.1), s.real("router_threshold", 0.5), seed);
-        int bits = s.integer("lsh_bits", 4);
+        int capacity = s.integer("capacity");
+        int probes = s.integer("probes");
+        double tau = s.real("tau");
+        Options o = new Options(s.integer("batch"), s.integer("epochs"), s.real("lr"), s.real("retain_weight"),
+                LossTerms.Forget.parse(s.text("forget_loss")), s.real("beta"));
+        RouterTraining.Settings rs = new RouterTraining.Settings(s.integer("router_steps"), s.real("router_lr"),
+                s.real("router_weight_decay"), s.real("router_threshold"), seed);
+        int bits = s.integer("lsh_bits");
         int k = s.integer("memories", (int) Math.ceil(requests.size() / (double) Math.max(1, capacity)));
-        Map<String, Object> resolved = s.resolved();
         if (requests.isEmpty()) throw new UserError("loka: no requests");
         if ((long) k * capacity < requests.size())
             throw new UserError("loka: " + k + " memories of capacity " + capacity + " cannot hold " + requests.size() + " requests");
@@ -131,18 +151,18 @@ public final class Loka implements UpdateMethod {
         boolean fresh = existing == null;
         LokaCodebook codebook = fresh ? new LokaCodebook(net, routerLayers, memoryLayers, rank, alpha) : existing;
         // The stored requests of earlier updates, with their memories, and the LSH state.
-        List<UpdateLosses.Example> all = new ArrayList<>();
+        List<LossTerms.Example> all = new ArrayList<>();
         List<Integer> memoryOf = new ArrayList<>();
         ObjectNode lsh = null;
         if (!fresh) lsh = restore(readState(codebook.state()), tok, format, all, memoryOf);
         int before = all.size();
-        for (KnowledgeRequest r : requests) all.add(UpdateLosses.example(r, tok, format));
+        for (KnowledgeRequest r : requests) all.add(LossTerms.example(r, tok, format));
 
         codebook.setEnabled(false);
         try {
             // States of every request prompt (first) and of the negatives, from the base model.
             List<long[]> prompts = new ArrayList<>();
-            for (UpdateLosses.Example e : all) prompts.add(e.prompt());
+            for (LossTerms.Example e : all) prompts.add(e.prompt());
             List<long[]> negatives = new ArrayList<>();
             for (QaItem q : retain) {
                 negatives.add(tok.encodePrompt(format.prompt(q.question())));
@@ -159,8 +179,8 @@ public final class Loka implements UpdateMethod {
                 double[] e = PromptStates.embedding(st, width);
                 for (int j = 0; j < width; j++) centre[j] += e[j] / negativeStates.size();
             }
-            RetainReference ref = RetainReference.of(net, tok, format, retain, seed);
-            double[] forgetRef = UpdateLosses.forgetReference(net, tok.padId(), all);
+            RetainDistributions ref = retainReference(net, tok, format, retain, seed);
+            LossTerms.Reference forgetRef = LossTerms.Reference.of(net, tok.padId(), all, o.forget());
             codebook.setEnabled(true);
 
             List<String> log = new ArrayList<>();
@@ -222,7 +242,7 @@ public final class Loka implements UpdateMethod {
 
             // The router: update prompts and paraphrases against the negatives; one centroid per memory.
             List<long[]> rephrases = new ArrayList<>();
-            for (UpdateLosses.Example e : all)
+            for (LossTerms.Example e : all)
                 for (String p : e.request().rephrases()) rephrases.add(tok.encodePrompt(format.prompt(p)));
             double[][] centroids = new double[codebook.size()][width];
             int[] counts = new int[codebook.size()];
@@ -246,9 +266,26 @@ public final class Loka implements UpdateMethod {
             codebook.setEnabled(true);
         }
         if (fresh) m.attach(codebook);
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new MemoryUpdate(name(), resolved, seconds, m, codebook, fresh, "loka: " + requests.size() + " requests into a codebook of "
+        return new MemoryChange(name(), m, codebook, fresh, "loka: " + requests.size() + " requests into a codebook of "
                 + codebook.size() + " memories (layers " + join(memoryLayers) + ", router on layers " + join(routerLayers) + ")");
+    }
+
+    /** The KL retention term's reference over a seeded sample of at most {@link #RETAIN_CAP} retain questions. */
+    private static RetainDistributions retainReference(CausalLM net, Tokenizer tok, QuestionFormat format, List<QaItem> retain, long seed) {
+        List<QaItem> items = new ArrayList<>(retain);
+        java.util.Collections.shuffle(items, new Random(seed));
+        List<long[]> prompts = new ArrayList<>(), answers = new ArrayList<>();
+        for (QaItem q : items.subList(0, Math.min(RETAIN_CAP, items.size()))) {
+            prompts.add(format.promptIds(tok, q.question()));
+            answers.add(format.answerIds(tok, q.answer()));
+        }
+        return RetainDistributions.of(net, prompts, answers, tok.padId());
+    }
+
+    private static List<Integer> order(int n) {
+        List<Integer> o = new ArrayList<>();
+        for (int i = 0; i < n; i++) o.add(i);
+        return o;
     }
 
     private static void setMemory(List<Integer> memoryOf, int i, int mem) {
@@ -263,14 +300,14 @@ public final class Loka implements UpdateMethod {
     }
 
     /** The conflict score of a cluster: mean cosine of edit and forget gradients over probe batches, on a fresh memory. */
-    private static double conflictScore(CausalLM net, long pad, LokaCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
-            List<Integer> forgets, double[] ref, Options o, int probes, long seed) {
+    private static double conflictScore(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
+            List<Integer> forgets, LossTerms.Reference ref, Options o, int probes, long seed) {
         Random rnd = new Random(seed);
         List<java.util.function.Supplier<Tensor>> e = new ArrayList<>(), f = new ArrayList<>();
         for (int p = 0; p < probes; p++) {
             List<Integer> eb = sample(edits, o.batch(), rnd), fb = sample(forgets, o.batch(), rnd);
-            e.add(() -> UpdateLosses.editLoss(net, all, eb, pad));
-            f.add(() -> UpdateLosses.forgetLoss(net, all, fb, ref, o.forget(), o.beta(), pad));
+            e.add(() -> LossTerms.edit(net, all, eb, pad));
+            f.add(() -> LossTerms.forget(net, all, fb, ref, o.forget(), o.beta(), 0, pad));
         }
         codebook.force(mem);
         try {
@@ -290,8 +327,8 @@ public final class Loka implements UpdateMethod {
      * Trains memory {@code mem} on its edits and forgets (and the retention loss). With both kinds, each step
      * combines the two task gradients by the minimum-norm rule; the retention gradient is added to that.
      */
-    private static void train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<UpdateLosses.Example> all, List<Integer> edits,
-            List<Integer> forgets, double[] ref, RetainReference retain, Options o, long seed) {
+    private static void train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
+            List<Integer> forgets, LossTerms.Reference ref, RetainDistributions retain, Options o, long seed) {
         List<Tensor> params = codebook.parameters(mem);
         for (Tensor p : params) p.set_requires_grad(true);
         Optimizer opt = Optimizers.adamW(params, o.lr(), 0);
@@ -307,8 +344,8 @@ public final class Loka implements UpdateMethod {
                         java.util.Collections.shuffle(fo, rnd);
                     }
                     Tensor g = null;
-                    Tensor ge = eo.isEmpty() ? null : GradientConflict.gradient(UpdateLosses.editLoss(net, all, UpdateLosses.cyclic(eo, step, o.batch()), pad), params);
-                    Tensor gf = fo.isEmpty() ? null : GradientConflict.gradient(UpdateLosses.forgetLoss(net, all, UpdateLosses.cyclic(fo, step, o.batch()), ref, o.forget(), o.beta(), pad), params);
+                    Tensor ge = eo.isEmpty() ? null : GradientConflict.gradient(LossTerms.edit(net, all, GradientConflict.cyclic(eo, step, o.batch()), pad), params);
+                    Tensor gf = fo.isEmpty() ? null : GradientConflict.gradient(LossTerms.forget(net, all, GradientConflict.cyclic(fo, step, o.batch()), ref, o.forget(), o.beta(), 0, pad), params);
                     if (ge != null && gf != null) {
                         double w = GradientConflict.minNormWeight(ge, gf);
                         g = ge.mul(Tensors.scalar(w)).add(gf.mul(Tensors.scalar(1 - w)));
@@ -316,8 +353,8 @@ public final class Loka implements UpdateMethod {
                         g = ge != null ? ge : gf;
                     }
                     if (retain.size() > 0 && o.retainWeight() > 0)
-                        g = g.add(GradientConflict.gradient(retain.kl(net, UpdateLosses.cyclic(retain.order(), step, o.batch()), pad), params).mul(Tensors.scalar(o.retainWeight())));
-                    UpdateLosses.setGradients(params, g);
+                        g = g.add(GradientConflict.gradient(retain.kl(net, GradientConflict.cyclic(order(retain.size()), step, o.batch()), pad), params).mul(Tensors.scalar(o.retainWeight())));
+                    GradientConflict.setGradients(params, g);
                     opt.step();
                 }
             }
@@ -329,7 +366,7 @@ public final class Loka implements UpdateMethod {
 
     // --- the saved state: requests with their memories, and the LSH buckets ---
 
-    private static ObjectNode state(List<UpdateLosses.Example> all, List<Integer> memoryOf, LshPlacer placer, double[] centre, int bits, int capacity, long seed) {
+    private static ObjectNode state(List<LossTerms.Example> all, List<Integer> memoryOf, LshPlacer placer, double[] centre, int bits, int capacity, long seed) {
         ObjectNode root = JSON.createObjectNode();
         ArrayNode reqs = root.putArray("requests");
         for (int i = 0; i < all.size(); i++) {
@@ -366,7 +403,7 @@ public final class Loka implements UpdateMethod {
         }
     }
 
-    private static ObjectNode restore(JsonNode root, Tokenizer tok, QuestionFormat format, List<UpdateLosses.Example> all, List<Integer> memoryOf) {
+    private static ObjectNode restore(JsonNode root, Tokenizer tok, QuestionFormat format, List<LossTerms.Example> all, List<Integer> memoryOf) {
         if (!root.has("requests") || !root.has("lsh")) throw new UserError("loka: the codebook's saved state lacks its requests or LSH buckets");
         for (JsonNode n : root.get("requests")) {
             List<String> rp = new ArrayList<>();
@@ -374,7 +411,7 @@ public final class Loka implements UpdateMethod {
             KnowledgeRequest r = new KnowledgeRequest(KnowledgeRequest.Kind.valueOf(n.get("kind").asText()), n.get("question").asText(),
                     n.hasNonNull("answer") ? n.get("answer").asText() : null, n.hasNonNull("target") ? n.get("target").asText() : null, null, rp);
             setMemory(memoryOf, all.size(), n.get("memory").asInt());
-            all.add(UpdateLosses.example(r, tok, format));
+            all.add(LossTerms.example(r, tok, format));
         }
         return (ObjectNode) root.get("lsh");
     }

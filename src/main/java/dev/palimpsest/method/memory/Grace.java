@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import org.bytedeco.javacpp.PointerScope;
@@ -16,12 +15,12 @@ import org.bytedeco.pytorch.Tensor;
 import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.UserError;
-import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
-import dev.palimpsest.method.Update;
+import dev.palimpsest.method.Undo;
+import dev.palimpsest.method.UpdateRun;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.method.memory.GraceCodebook;
@@ -58,7 +57,7 @@ public final class Grace implements UpdateMethod {
 
     @Override
     public String description() {
-        return "codebook of (key, value, radius) at one layer's MLP output, values trained per edit; the weights never change (layer=27/32 of the depth, eps=1.0, lr=1.0, iterations=100)";
+        return "codebook of (key, value, radius) at one layer's MLP output, values trained per edit; the weights never change";
     }
 
     static int defaultLayer(int depth) {
@@ -67,20 +66,23 @@ public final class Grace implements UpdateMethod {
 
     @Override
     public List<Setting> settings() {
-        return List.of(Setting.atLeast("layer", 0), Setting.positive("eps"), Setting.learningRate("lr"), Setting.atLeast("iterations", 1));
+        return List.of(Setting.atLeast("layer", 0).rule("27/32 of the depth (the codebook's layer on a model that has one)", "the layer whose MLP output the codebook replaces"),
+                Setting.positive("eps").is(1.0, "radius of a new entry's deferral region"),
+                Setting.learningRate("lr").is(1.0, "Adam rate for an entry's value"),
+                Setting.atLeast("iterations", 1).is(100, "steps per edit (stops early below 0.01 nats)"));
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        QuestionFormat format = run.format();
+        List<KnowledgeRequest> requests = run.requests();
         CausalLM net = m.net();
-        Settings s = new Settings(this, given);
+        Settings s = run.settings();
         GraceCodebook existing = m.memory(GraceCodebook.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : defaultLayer(net.numLayers()));
-        double eps = s.real("eps", 1.0), lr = s.real("lr", 1.0);
-        int iterations = s.integer("iterations", 100);
-        Map<String, Object> resolved = s.resolved();
+        double eps = s.real("eps"), lr = s.real("lr");
+        int iterations = s.integer("iterations");
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("grace: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (existing != null && existing.layer() != layer)
             throw new UserError("grace: the model already has a codebook at layer " + existing.layer() + "; edit that layer or start from a model without one");
@@ -97,8 +99,7 @@ public final class Grace implements UpdateMethod {
                 bar.step();
             }
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new MemoryUpdate(name(), resolved, seconds, m, book, fresh,
+        return new MemoryChange(name(), m, book, fresh,
                 "grace: " + (book.size() - before) + " codebook entries added, " + book.size() + " in all");
     }
 

@@ -3,7 +3,6 @@ package dev.palimpsest.method.memory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.bytedeco.javacpp.PointerScope;
@@ -20,7 +19,8 @@ import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
-import dev.palimpsest.method.Update;
+import dev.palimpsest.method.Undo;
+import dev.palimpsest.method.UpdateRun;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.ForwardInput;
@@ -68,9 +68,7 @@ public final class Wise implements UpdateMethod {
     @Override
     public String description() {
         return "side memory (a copy of one MLP down-projection) trained on the edits, routed by its activation; shards "
-                + "with random gradient masks, TIES-merged (layer=27/32 of the depth, lr=0.1, iterations=70, alpha=5, beta=20, "
-                + "gamma=10, act_ratio=0.88, mask_ratio=1.0, save_freq=500, merge_freq=1000, density=0.53, norm_constraint=1.0, "
-                + "unrelated=16, replay=10)";
+                + "with random gradient masks, TIES-merged";
     }
 
     /** How each edit is trained, and when shards are kept and merged. */
@@ -79,25 +77,36 @@ public final class Wise implements UpdateMethod {
 
     @Override
     public List<Setting> settings() {
-        return List.of(Setting.atLeast("layer", 0), Setting.fraction("act_ratio"), Setting.learningRate("lr"), Setting.atLeast("iterations", 1),
-                Setting.nonNegative("alpha"), Setting.nonNegative("beta"), Setting.nonNegative("gamma"), Setting.fraction("mask_ratio"),
-                Setting.atLeast("save_freq", 1), Setting.atLeast("merge_freq", 1), Setting.fraction("density"),
-                Setting.positive("norm_constraint"), Setting.atLeast("unrelated", 1), Setting.atLeast("replay", 0));
+        return List.of(Setting.atLeast("layer", 0).rule("27/32 of the depth (the memories' layer on a model that has them)", "the MLP whose down-projection is copied"),
+                Setting.fraction("act_ratio").rule("0.88 (the memories' own on a model that has them)", "routing threshold = lowest in-scope activation × this"),
+                Setting.learningRate("lr").is(0.1, "SGD rate (the original's 1.0 oscillates here)"),
+                Setting.atLeast("iterations", 1).is(70, "steps per edit (stops below 0.02)"),
+                Setting.nonNegative("alpha").is(5.0, "out-of-scope scores must stay below this"),
+                Setting.nonNegative("beta").is(20.0, "in-scope scores must rise above this"),
+                Setting.nonNegative("gamma").is(10.0, "margin of every in-scope over every out-of-scope score"),
+                Setting.fraction("mask_ratio").is(1.0, "share of the memory each shard's gradient mask lets through"),
+                Setting.atLeast("save_freq", 1).is(500, "edits per knowledge shard"),
+                Setting.atLeast("merge_freq", 1).is(1000, "edits between TIES merges (a multiple of save_freq)"),
+                Setting.fraction("density").is(0.53, "TIES density when merging shards"),
+                Setting.positive("norm_constraint").is(1.0, "each entry of ΔW is clamped to ± this"),
+                Setting.atLeast("unrelated", 1).is(16, "out-of-scope sequences per step"),
+                Setting.atLeast("replay", 0).is(10, "earlier edits of the working memory replayed per edit"));
     }
 
     @Override
-    public Update apply(LanguageModel m, QuestionFormat format, List<KnowledgeRequest> requests, List<QaItem> retain,
-            Map<String, String> given, long seed) {
-        long t0 = System.nanoTime();
+    public Undo update(UpdateRun run) {
+        LanguageModel m = run.model();
+        QuestionFormat format = run.format();
+        List<KnowledgeRequest> requests = run.requests();
+        long seed = run.seed();
         CausalLM net = m.net();
-        Settings s = new Settings(this, given);
+        Settings s = run.settings();
         WiseSideMemory existing = m.memory(WiseSideMemory.class);
         int layer = s.integer("layer", existing != null ? existing.layer() : Grace.defaultLayer(net.numLayers()));
         double actRatio = s.real("act_ratio", existing != null ? existing.actRatio() : 0.88);
-        Config c = new Config(s.real("lr", 0.1), s.integer("iterations", 70), s.real("alpha", 5), s.real("beta", 20), s.real("gamma", 10),
-                s.real("mask_ratio", 1.0), s.integer("save_freq", 500), s.integer("merge_freq", 1000), s.real("density", 0.53),
-                s.real("norm_constraint", 1.0), s.integer("unrelated", 16), s.integer("replay", 10));
-        Map<String, Object> resolved = s.resolved();
+        Config c = new Config(s.real("lr"), s.integer("iterations"), s.real("alpha"), s.real("beta"), s.real("gamma"),
+                s.real("mask_ratio"), s.integer("save_freq"), s.integer("merge_freq"), s.real("density"),
+                s.real("norm_constraint"), s.integer("unrelated"), s.integer("replay"));
         if (layer < 0 || layer >= net.numLayers()) throw new UserError("wise: layer " + layer + " is not between 0 and " + (net.numLayers() - 1));
         if (existing != null && existing.layer() != layer)
             throw new UserError("wise: the model already has side memories at layer " + existing.layer() + "; edit that layer or start from a model without them");
@@ -106,7 +115,7 @@ public final class Wise implements UpdateMethod {
         if (requests.isEmpty()) throw new UserError("wise: no requests");
 
         List<String> prefixes = ContextPrefixes.of(m);
-        OutOfScope pool = OutOfScope.of(m, layer, unrelatedPool(m, format, retain, prefixes));
+        OutOfScope pool = OutOfScope.of(m, layer, unrelatedPool(m, format, run.retain(), prefixes));
         boolean fresh = existing == null;
         WiseSideMemory memory = fresh ? new WiseSideMemory(net, layer, actRatio) : existing;
         if (fresh) m.attach(memory);
@@ -144,8 +153,7 @@ public final class Wise implements UpdateMethod {
             if (mask != null) mask.releaseReference();
             pool.release();
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new MemoryUpdate(name(), resolved, seconds, m, memory, fresh, "wise: " + (memory.edits() - editsBefore)
+        return new MemoryChange(name(), m, memory, fresh, "wise: " + (memory.edits() - editsBefore)
                 + " edits into side memories at layer " + memory.layer() + ", " + memory.size() + " memories in all");
     }
 
