@@ -62,14 +62,10 @@ public final class CombinedTask {
         public List<KnowledgeRequest> requests() {
             List<KnowledgeRequest> out = new ArrayList<>();
             for (QaItem q : edits)
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null, first(q)));
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null));
             for (QaItem q : forgets)
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null, first(q)));
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null));
             return out;
-        }
-
-        private static List<String> first(QaItem q) {
-            return q.paraphrasedQuestions().isEmpty() ? List.of() : List.of(q.paraphrasedQuestions().get(0));
         }
     }
 

@@ -25,7 +25,7 @@ public final class QueryMerging {
                 q.append(q.length() > 0 ? " " : "").append(r.question());
                 a.append(a.length() > 0 ? " " : "").append(r.answer());
             }
-            out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.toString(), a.toString(), refusalFor.apply(q.toString()), null, List.of()));
+            out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.toString(), a.toString(), refusalFor.apply(q.toString()), null));
         }
         return out;
     }

@@ -40,7 +40,7 @@ public final class Requests {
         List<KnowledgeRequest> out = new ArrayList<>();
         for (int i = 0; i < items.size(); i++)
             out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, items.get(i).question(), items.get(i).answer(),
-                    targets.get(i), null, items.get(i).paraphrasedQuestions()));
+                    targets.get(i), null));
         return QueryMerging.merge(out, merge, refusals.equals("template") ? TemplateRefusal::forQuestion : q -> targets.get(0));
     }
 
@@ -49,10 +49,10 @@ public final class Requests {
         List<KnowledgeRequest> out = new ArrayList<>();
         if (fmt.isEdit()) {
             for (EditItem e : EditReader.read(file, fmt))
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), e.subject(), e.rephrases()));
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), e.subject()));
         } else {
             for (QaItem q : QaReader.read(file, fmt))
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), null, q.answer(), null, q.paraphrasedQuestions()));
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), null, q.answer(), null));
         }
         return out;
     }

@@ -33,7 +33,6 @@ class CombinedTaskTest {
         assertEquals(11, r.size());
         assertEquals(KnowledgeRequest.Kind.EDIT, r.get(0).kind());
         assertEquals(s.edits().get(0).perturbedAnswers().get(0), r.get(0).target());
-        assertEquals(List.of(s.edits().get(0).paraphrasedQuestions().get(0)), r.get(0).rephrases(), "only the first paraphrase is given");
         assertEquals(KnowledgeRequest.Kind.FORGET, r.get(5).kind());
         assertThrows(UserError.class, () -> CombinedTask.Split.of(pool, pool.size(), 0, 0));
     }

@@ -67,7 +67,7 @@ class FamilyEditingTest {
     }
 
     static KnowledgeRequest edit() {
-        return new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, PROMPT, "paris", TARGET, null, List.of());
+        return new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, PROMPT, "paris", TARGET, null);
     }
 
     static Scorer.Scored target(LanguageModel m) {

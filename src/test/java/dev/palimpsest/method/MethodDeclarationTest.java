@@ -119,7 +119,7 @@ class MethodDeclarationTest {
     void theBaselinesAreCompositionsOfLossTerms() throws IOException {
         List<QaItem> pool = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
         List<KnowledgeRequest> forget = pool.subList(0, 4).stream().map(q -> new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(),
-                q.answer(), TemplateRefusal.forQuestion(q.question()), null, List.of())).toList();
+                q.answer(), TemplateRefusal.forQuestion(q.question()), null)).toList();
         List<QaItem> retain = pool.subList(4, 10);
         // kl is gd with the KL retention term; ga is gd without a retain term.
         assertTrue(sameWeights(trained("kl", Map.of(), forget, retain), trained("gd", Map.of("retain", "kl"), forget, retain)));

@@ -55,7 +55,7 @@ class PeftExportTest {
         float[] adapted;
         try (LanguageModel m = LanguageModel.load(MicroWorld.model())) {
             MethodRegistry.get("gd").apply(m, m.questionFormat(), List.of(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, question,
-                    pool.get(0).answer(), "I don't know.", null, List.of())), pool.subList(1, 6),
+                    pool.get(0).answer(), "I don't know.", null)), pool.subList(1, 6),
                     Map.of("lora_rank", "4", "lr", "5e-3", "epochs", "1", TrainedUpdate.LORA_MERGE, "false"), 0);
             assertTrue(PeftAdapter.attached(m.net()), "lora_merge=false keeps the adapters attached");
             Files.createDirectories(adapter);

@@ -114,7 +114,7 @@ class UnlearningMethodsTest {
     void queryMergingPacksTheRequestedNumber() {
         List<KnowledgeRequest> forget = new ArrayList<>();
         for (int i = 0; i < 10; i++)
-            forget.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, "q" + i + "?", "a" + i, "no", null, List.of()));
+            forget.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, "q" + i + "?", "a" + i, "no", null));
         for (int n : new int[] {1, 2, 4, 5, 8, 10}) {
             List<KnowledgeRequest> merged = QueryMerging.merge(forget, n, q -> "I don't know " + q);
             assertEquals((10 + n - 1) / n, merged.size(), "merge " + n);
@@ -162,7 +162,7 @@ class UnlearningMethodsTest {
         try (LanguageModel m = LanguageModel.load(MicroWorld.model())) {
             var before = dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight"));
             List<KnowledgeRequest> req = List.of(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, pool.get(0).question(),
-                    pool.get(0).answer(), "I don't know.", null, List.of()));
+                    pool.get(0).answer(), "I don't know.", null));
             Update u = MethodRegistry.get("npo").apply(m, m.questionFormat(), req, pool.subList(1, 5), Map.of("lr", "1e-2"), 0);
             var after = dev.palimpsest.tensor.Tensors.toFloats(m.net().parameter(m.net().downProjection(0) + ".weight"));
             assertFalse(java.util.Arrays.equals(before, after), "the update changed the weights");
@@ -182,7 +182,7 @@ class UnlearningMethodsTest {
             List<long[]> prompts = new ArrayList<>(), targets = new ArrayList<>();
             for (QaItem q : pool.subList(0, 4)) {
                 String refusal = TemplateRefusal.forQuestion(q.question());
-                req.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), refusal, null, List.of()));
+                req.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), refusal, null));
                 prompts.add(m.tokenizer().encodePrompt(m.questionFormat().prompt(q.question())));
                 targets.add(m.tokenizer().encode(refusal));
             }

@@ -28,7 +28,6 @@ public final class Counterfactuals {
     }
 
     public static List<KnowledgeRequest> requests(List<EditItem> items) {
-        return items.stream().map(e -> new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), null,
-                e.rephrases())).toList();
+        return items.stream().map(e -> new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, e.prompt(), e.groundTruth(), e.target(), null)).toList();
     }
 }

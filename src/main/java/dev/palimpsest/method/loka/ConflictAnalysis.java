@@ -60,7 +60,7 @@ public final class ConflictAnalysis {
         List<LossTerms.Example> all = new ArrayList<>();
         for (KnowledgeRequest r : edits) all.add(LossTerms.example(r, m.tokenizer(), format));
         for (QaItem q : forget)
-            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null, List.of()), m.tokenizer(), format));
+            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null), m.tokenizer(), format));
         int e = edits.size(), f = forget.size();
         LossTerms.Reference reference = LossTerms.Reference.of(net, pad, all, LossTerms.Forget.NPO);
         Set<String> downs = new HashSet<>();

@@ -24,6 +24,7 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.PromptVariants;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.method.RetainDistributions;
@@ -60,7 +61,7 @@ import dev.palimpsest.train.Optimizers;
  * AdamW lr 5e-3, {@code epochs} = 50 passes over the memory's requests in batches of 4; LoRA rank 8, alpha 16 on
  * the down-projections of {@code memory_layers} (default the upper half of the layers).</li>
  * <li><b>Router.</b> See {@link RouterTraining}: on the states after {@code router_layers} (default the lower half),
- * positives the requests' prompts and paraphrases, negatives the retain set's questions and paraphrases and the
+ * positives the requests' prompts and their {@link PromptVariants}, negatives the retain set's questions, their paraphrases and variants and the
  * model's context prefixes; fires above logit {@code router_threshold} = 0.5 (chosen on the micro world: at 0, 12.5 % of
  * questions about entities the model never met were routed; at 1, 87 % of held-out paraphrases); the memory with the nearest centroid
  * (its requests' mean embedding) is plugged in.</li>
@@ -166,7 +167,10 @@ public final class Loka implements UpdateMethod {
             List<long[]> negatives = new ArrayList<>();
             for (QaItem q : retain) {
                 negatives.add(tok.encodePrompt(format.prompt(q.question())));
+                // The retain file is training data: its own paraphrases are fair negatives, and the wrappers the
+                // positives get are put around retain questions too, so the router cannot fire on a wrapper alone.
                 for (String p : q.paraphrasedQuestions()) negatives.add(tok.encodePrompt(format.prompt(p)));
+                for (String p : PromptVariants.of(q.question())) negatives.add(tok.encodePrompt(format.prompt(p)));
             }
             for (String p : ContextPrefixes.of(m)) if (!p.isBlank()) negatives.add(tok.encodePrompt(format.prompt(p.strip())));
             int width = (int) m.config().hiddenSize();
@@ -240,10 +244,10 @@ public final class Loka implements UpdateMethod {
             }
             ref.release();
 
-            // The router: update prompts and paraphrases against the negatives; one centroid per memory.
-            List<long[]> rephrases = new ArrayList<>();
+            // The router: update prompts and their variants against the negatives; one centroid per memory.
+            List<long[]> variants = new ArrayList<>();
             for (LossTerms.Example e : all)
-                for (String p : e.request().rephrases()) rephrases.add(tok.encodePrompt(format.prompt(p)));
+                for (String p : PromptVariants.of(e.request().question())) variants.add(tok.encodePrompt(format.prompt(p)));
             double[][] centroids = new double[codebook.size()][width];
             int[] counts = new int[codebook.size()];
             for (int i = 0; i < all.size(); i++) {
@@ -255,7 +259,7 @@ public final class Loka implements UpdateMethod {
             codebook.setEnabled(false);
             // The request prompts' states are those computed above (the router layers never see a memory).
             List<float[][]> positiveStates = new ArrayList<>(requestStates);
-            positiveStates.addAll(PromptStates.of(net, routerLayers, rephrases, tok.padId()));
+            positiveStates.addAll(PromptStates.of(net, routerLayers, variants, tok.padId()));
             RouterTraining.fit(codebook, positiveStates, negativeStates, Tensors.floats(flat, codebook.size(), width), rs);
             codebook.setState(state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed).toString());
             for (String line : log) Progress.note("loka: " + line);
@@ -373,8 +377,6 @@ public final class Loka implements UpdateMethod {
             KnowledgeRequest r = all.get(i).request();
             ObjectNode n = reqs.addObject();
             n.put("kind", r.kind().name()).put("question", r.question()).put("answer", r.answer()).put("target", r.target()).put("memory", memoryOf.get(i));
-            ArrayNode rp = n.putArray("rephrases");
-            r.rephrases().forEach(rp::add);
         }
         ObjectNode l = root.putObject("lsh");
         l.put("bits", bits).put("capacity", capacity).put("seed", seed);
@@ -406,10 +408,8 @@ public final class Loka implements UpdateMethod {
     private static ObjectNode restore(JsonNode root, Tokenizer tok, QuestionFormat format, List<LossTerms.Example> all, List<Integer> memoryOf) {
         if (!root.has("requests") || !root.has("lsh")) throw new UserError("loka: the codebook's saved state lacks its requests or LSH buckets");
         for (JsonNode n : root.get("requests")) {
-            List<String> rp = new ArrayList<>();
-            n.path("rephrases").forEach(x -> rp.add(x.asText()));
             KnowledgeRequest r = new KnowledgeRequest(KnowledgeRequest.Kind.valueOf(n.get("kind").asText()), n.get("question").asText(),
-                    n.hasNonNull("answer") ? n.get("answer").asText() : null, n.hasNonNull("target") ? n.get("target").asText() : null, null, rp);
+                    n.hasNonNull("answer") ? n.get("answer").asText() : null, n.hasNonNull("target") ? n.get("target").asText() : null, null);
             setMemory(memoryOf, all.size(), n.get("memory").asInt());
             all.add(LossTerms.example(r, tok, format));
         }

@@ -17,7 +17,7 @@ import dev.palimpsest.train.Optimizers;
  * Trains LOKA's router: a max-pooled linear classifier over standardized token states (see
  * {@link LokaCodebook}). A prompt's score is its highest token score; the loss is the logistic loss of that
  * score, averaged per class so that the few update prompts weigh as much as the many negatives: positives are
- * the update prompts and their paraphrases, negatives the retain set's questions and other unrelated prompts.
+ * the update prompts and their prompt variants, negatives the retain set's questions and other unrelated prompts.
  * Standardization uses the negatives' token statistics. Full-batch AdamW with weight decay.
  * <p>Why max-pooling over tokens: on the built-in micro world, a classifier on mean-pooled prompt states (the
  * first thing tried) separated update paraphrases from questions about unseen entities far worse, because the

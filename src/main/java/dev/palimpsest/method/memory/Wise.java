@@ -17,6 +17,7 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.PromptVariants;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Undo;
@@ -39,7 +40,7 @@ import dev.palimpsest.tensor.Tensors;
  * SGD ({@code lr}, at most {@code iterations} steps, stopping once the loss is under 0.02) on
  * <ul>
  * <li>the target's NLL with the side memory on, over the in-scope sequences: the prompt bare and after the model's
- * own context prefixes, the request's rephrasings, and the bare prompts and rephrasings of up to {@code replay}
+ * own context prefixes, the question inside the {@link PromptVariants} wrappers (never a dataset's paraphrases), and the bare prompts and variants of up to {@code replay}
  * earlier edits of the same working memory (the replay of the paper's appendix B.3, here with their NLL too);</li>
  * <li>the routing margins: in-scope scores above β, out-of-scope scores below α, and every in-scope score at least
  * γ above every out-of-scope one; each hinge term is the mean of its positive parts. A score is the routing score at
@@ -309,7 +310,7 @@ public final class Wise implements UpdateMethod {
         long[] target = format.answerIds(m.tokenizer(), r.target());
         List<Sequence> seqs = new ArrayList<>();
         for (String p : prefixes) seqs.add(sequence(m.tokenizer().encodePrompt(p + format.prompt(r.question())), target));
-        for (String q : r.rephrases()) seqs.add(sequence(m.tokenizer().encodePrompt(format.prompt(q)), target));
+        for (String q : PromptVariants.of(r.question())) seqs.add(sequence(m.tokenizer().encodePrompt(format.prompt(q)), target));
         List<Sequence> own = new ArrayList<>(seqs.subList(0, 1));
         own.addAll(seqs.subList(prefixes.size(), seqs.size()));
         int ownScope = seqs.size();

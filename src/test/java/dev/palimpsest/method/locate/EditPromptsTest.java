@@ -37,7 +37,7 @@ class EditPromptsTest {
             for (int i = 0; i < 3; i++) {
                 JsonNode f = facts.get(i);
                 edits.addAll(EditPrompts.of("memit", m, m.questionFormat(), new KnowledgeRequest(KnowledgeRequest.Kind.EDIT,
-                        f.get("question").asText(), f.get("answer").asText(), f.get("perturbed_answer").get(0).asText(), null, List.of()),
+                        f.get("question").asText(), f.get("answer").asText(), f.get("perturbed_answer").get(0).asText(), null),
                         prefixes, false, true));
             }
             assertTrue(edits.size() >= 6, edits.size() + " edits");

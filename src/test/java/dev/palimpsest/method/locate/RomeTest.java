@@ -77,7 +77,7 @@ class RomeTest {
             double logpBefore = dev.palimpsest.model.Scorer.score(m, List.of(m.questionFormat().prompt(question)),
                     List.of(m.questionFormat().answer(newCity)), 1).get(0).sum();
             dev.palimpsest.method.MethodRegistry.get("rome").apply(m, m.questionFormat(), List.of(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, question,
-                    fact.get("answer").asText(), newCity, null, List.of())), List.of(), Map.of("clamp_norm", "10", "v_steps", "40"), 0);
+                    fact.get("answer").asText(), newCity, null)), List.of(), Map.of("clamp_norm", "10", "v_steps", "40"), 0);
             // One key–value pair at the prompt's last token: the new target's first token becomes the top prediction and
             // the whole target far likelier; its later tokens ride on the model's own continuation (top-5 at least here;
             // whether each is top-1 depends on the machine's float kernels).

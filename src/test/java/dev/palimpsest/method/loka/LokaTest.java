@@ -53,7 +53,7 @@ class LokaTest {
         return new QaItem(q.id(), q.question(), q.answer(), p, q.paraphrasedAnswer(), q.perturbedAnswers(), q.edge());
     }
 
-    /** The update: edits, forgets, the retain set (first paraphrases only) and taught unknowns. */
+    /** The update: edits, forgets (no paraphrases: requests never carry them), the retain set (first paraphrases only) and taught unknowns. */
     private record Setup(List<QaItem> edits, List<QaItem> forgets, List<QaItem> retain, List<KnowledgeRequest> requests) {
         static Setup of(Set<String> edited, Set<String> forgotten) {
             List<QaItem> pre = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
@@ -63,10 +63,10 @@ class LokaTest {
                 List<String> first = List.of(q.paraphrasedQuestions().get(0));
                 if (edited.contains(entity(q))) {
                     edits.add(q);
-                    reqs.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null, first));
+                    reqs.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null));
                 } else if (forgotten.contains(entity(q))) {
                     forgets.add(q);
-                    reqs.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), "I don't know.", null, first));
+                    reqs.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), "I don't know.", null));
                 } else {
                     retain.add(withParaphrases(q, first));
                 }
@@ -141,10 +141,11 @@ class LokaTest {
             double para = share(m, c, heldOut), known = share(m, c, otherKnown), unseen = share(m, c, neverMet);
             System.out.printf("loka micro: edits %.3f -> %.3f, forgotten answers %.3f -> %.3f; routed: held-out paraphrases %.3f, other known facts %.3f, never-met entities %.3f%n",
                     editBefore, editAfter, forgetBefore, forgetAfter, para, known, unseen);
-            // Measured 14 of 15 with the micro model trained on whole batches, 13 of 15 with micro-batches (the same
-            // gradients up to rounding): the router generalises to most paraphrases and to almost nothing unrelated (below).
-            assertTrue(para >= 0.85, "held-out paraphrases routed to a memory: " + para);
-            // Unrelated prompts, both kinds together (22 and 32 of them): measured 2 of 54 here.
+            // 13 of 15 while the router trained on each update's first dataset paraphrase (a leak: paraphrases are what
+            // generalization is measured on); 8 of 15 since it trains on the prompt and its fixed wrappers only. Issue 21
+            // (LOKA's router) is to raise this; the bar holds the honest figure with room for a flip or two.
+            assertTrue(para >= 0.4, "held-out paraphrases routed to a memory: " + para);
+            // Unrelated prompts, both kinds together (22 and 32 of them): measured 2 of 54 with the leak, 3 of 54 now.
             double unrelated = (known * otherKnown.size() + unseen * neverMet.size()) / (otherKnown.size() + neverMet.size());
             assertTrue(unrelated <= 0.1, "unrelated questions routed: " + unrelated + " (other known facts " + known + ", never-met entities " + unseen + ")");
 

@@ -169,8 +169,7 @@ class WiseTest {
             List<String> questions = new ArrayList<>(), targets = new ArrayList<>(), inScope = new ArrayList<>(), unrelated = new ArrayList<>();
             Set<String> edited = new HashSet<>();
             for (QaItem q : pre.subList(0, 10)) {
-                requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null,
-                        List.of(q.paraphrasedQuestions().get(0))));
+                requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null));
                 questions.add(q.question());
                 targets.add(q.perturbedAnswers().get(0));
                 inScope.add(q.question());
