@@ -139,11 +139,13 @@ public final class LossTerms {
             case REFUSAL -> meanLogprob(net, prompts, refusals(all, batch, kind), pad).neg();
             case NPO -> npo(Scorer.sequenceLogprobs(net, prompts, answers, pad), ref.answersAt(batch), beta);
             case DPO -> {
+                // One pass over the refusals serves both the preference term (their sums) and the refusal NLL (their mean).
                 List<long[]> refusals = refusals(all, batch, kind);
-                Tensor win = Scorer.sequenceLogprobs(net, prompts, refusals, pad).sub(ref.refusalsAt(batch));
+                Tensor refusalTokens = Scorer.targetLogprobs(net, prompts, refusals, pad);
+                Tensor win = Scorer.sequenceSums(refusalTokens, refusals).sub(ref.refusalsAt(batch));
                 Tensor lose = Scorer.sequenceLogprobs(net, prompts, answers, pad).sub(ref.answersAt(batch));
                 Tensor pref = torch.log_sigmoid(win.sub(lose).mul(Tensors.scalar(beta))).mean().neg();
-                yield pref.add(meanLogprob(net, prompts, refusals, pad).neg().mul(Tensors.scalar(refusalWeight)));
+                yield pref.add(refusalTokens.mean().neg().mul(Tensors.scalar(refusalWeight)));
             }
         };
     }

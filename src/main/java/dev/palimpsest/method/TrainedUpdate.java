@@ -13,6 +13,7 @@ import dev.palimpsest.data.QaItem;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.Tokenizer;
+import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.tensor.Tensors;
 import dev.palimpsest.train.ModelScale;
 
@@ -92,7 +93,7 @@ public final class TrainedUpdate implements UpdateMethod {
         boolean mergeLora = s.flag(LORA_MERGE);
         double refusalWeight = forget == LossTerms.Forget.DPO ? s.real("refusal_weight") : 0;
         if (run.requests().isEmpty()) throw new UserError(name() + ": no requests");
-        if (!recipe.edits() && run.requests().stream().anyMatch(r -> r.kind() != dev.palimpsest.request.KnowledgeRequest.Kind.FORGET))
+        if (!recipe.edits() && run.requests().stream().anyMatch(r -> r.kind() != KnowledgeRequest.Kind.FORGET))
             throw new UserError(name() + " unlearns: it takes forget requests only (use ft or joint for edits)");
         boolean retaining = retainKind != LossTerms.Retain.NONE && retainWeight > 0;
         if (retaining && run.retain().isEmpty())

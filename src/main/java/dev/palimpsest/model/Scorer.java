@@ -122,7 +122,11 @@ public final class Scorer {
 
     /** log P(target | prompt) per example: [batch]. Differentiable. */
     public static Tensor sequenceLogprobs(CausalLM net, List<long[]> prompts, List<long[]> targets, long pad) {
-        Tensor tokens = targetLogprobs(net, prompts, targets, pad);
+        return sequenceSums(targetLogprobs(net, prompts, targets, pad), targets);
+    }
+
+    /** Per-example sums [batch] of {@link #targetLogprobs}' concatenated token values, for a caller that needs both. */
+    public static Tensor sequenceSums(Tensor tokens, List<long[]> targets) {
         long[] owner = new long[(int) tokens.size(0)];
         int k = 0;
         for (int i = 0; i < targets.size(); i++) for (int j = 0; j < targets.get(i).length; j++) owner[k++] = i;

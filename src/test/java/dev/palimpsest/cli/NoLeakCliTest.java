@@ -50,6 +50,7 @@ class NoLeakCliTest {
         for (int i = 0; i < 3; i++) {
             QaItem q = pool.get(3 * i);
             ObjectNode e = edits.addObject();
+            // The whole question as the subject: its last token is the prompt's last, where this world's facts are read.
             e.put("src", q.question()).put("subject", q.question()).put("alt", q.perturbedAnswers().get(0)).put("loc", pool.get(20 + i).question())
                     .put("loc_ans", pool.get(20 + i).answer());
             e.putArray("answers").add(q.answer());

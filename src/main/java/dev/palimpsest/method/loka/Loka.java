@@ -340,7 +340,7 @@ public final class Loka implements UpdateMethod {
         int steps = o.epochs() * (int) Math.ceil(Math.max(edits.size(), forgets.size()) / (double) o.batch());
         codebook.force(mem);
         try {
-            List<Integer> eo = new ArrayList<>(edits), fo = new ArrayList<>(forgets);
+            List<Integer> eo = new ArrayList<>(edits), fo = new ArrayList<>(forgets), ro = order(retain.size());
             for (int step = 0; step < steps; step++) {
                 try (PointerScope scope = new PointerScope()) {
                     if (step * o.batch() % Math.max(1, Math.max(edits.size(), forgets.size())) < o.batch()) {
@@ -357,7 +357,7 @@ public final class Loka implements UpdateMethod {
                         g = ge != null ? ge : gf;
                     }
                     if (retain.size() > 0 && o.retainWeight() > 0)
-                        g = g.add(GradientConflict.gradient(retain.kl(net, GradientConflict.cyclic(order(retain.size()), step, o.batch()), pad), params).mul(Tensors.scalar(o.retainWeight())));
+                        g = g.add(GradientConflict.gradient(retain.kl(net, GradientConflict.cyclic(ro, step, o.batch()), pad), params).mul(Tensors.scalar(o.retainWeight())));
                     GradientConflict.setGradients(params, g);
                     opt.step();
                 }
