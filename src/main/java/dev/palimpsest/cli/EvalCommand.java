@@ -21,12 +21,15 @@ import dev.palimpsest.data.QaReader;
 import dev.palimpsest.data.Splits;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.eval.ForgetQuality;
+import dev.palimpsest.eval.ModelUtility;
+import dev.palimpsest.eval.PerItem;
 import dev.palimpsest.io.Json;
 import dev.palimpsest.model.LanguageModel;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Measure a model on a dataset with the papers' metrics and print a table (or one JSON object with --json).",
-                "QA formats: ROUGE-1/ROUGE-L recall of greedy answers, probability, MRR, top-m hit ratio, truth ratio, refusal rate.",
+                "QA formats: ROUGE-1/ROUGE-L recall of greedy answers, probability (product of the answer's token probabilities, and per token),",
+                "MRR and top-m hit ratio of the answer's tokens, truth ratio, refusal rate; TOFU's model utility with --real-authors and --world-facts.",
                 "Edit formats (zsre, counterfact): reliability, generalization, and locality against --base-model."})
 final class EvalCommand implements Callable<Integer> {
     @Spec
@@ -51,8 +54,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
-    @Option(names = "--max-new-tokens", defaultValue = "32", description = "Greedy answer budget (default ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    @Option(names = "--max-new-tokens", description = "Greedy answer budget (default 200 for tofu, as open-unlearning generates; 32 otherwise).")
+    Integer maxNewTokens;
+
+    @Option(names = "--ranks", defaultValue = "greedy",
+            description = "Where MRR and the hit ratio rank the answer's tokens: greedy (at each step of the model's own greedy answer, as PISTOL's evaluation code and the editing-as-unlearning paper) or teacher-forced (after the answer's own earlier tokens). Default ${DEFAULT-VALUE}.")
+    String ranks;
 
     @Option(names = "--batch-size", defaultValue = "32")
     int batch;
@@ -70,16 +77,40 @@ final class EvalCommand implements Callable<Integer> {
             description = "Model never trained on this data (TOFU's retain model): adds forget_quality, the KS-test p-value between the two models' truth ratios.")
     Path referenceModel;
 
+    @Option(names = "--reference-truth-ratios", paramLabel = "FILE",
+            description = "The reference model's truth ratios on the same forget set, saved earlier: a --per-item file of its run, or open-unlearning's evaluation JSON (forget_truth_ratio.value_by_index). Adds forget_quality without loading that model.")
+    Path referenceTruthRatios;
+
+    @Option(names = "--real-authors", paramLabel = "FILE", description = "TOFU's real-authors set (with perturbed answers): with --world-facts, adds TOFU's model utility (the harmonic mean of nine numbers; --data is the retain set).")
+    Path realAuthors;
+
+    @Option(names = "--world-facts", paramLabel = "FILE", description = "TOFU's world-facts set (with perturbed answers), for --real-authors.")
+    Path worldFacts;
+
+    @Option(names = "--per-item", paramLabel = "FILE.jsonl", description = "Also write every item's question, generation, reference and metric values, one JSON object per line.")
+    Path perItem;
+
+    @Mixin
+    OverwriteOption overwrite;
+
     @Option(names = "--json", description = "Print one JSON object with the means.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (maxNewTokens < 1 || batch < 1 || hitTop < 1 || forget < 1)
-            throw new UserError("--max-new-tokens, --batch-size, --hit-top and --forget must be at least 1");
         DataFormat fmt = DataFormat.parse(format);
+        int budget = maxNewTokens != null ? maxNewTokens : fmt == DataFormat.TOFU ? 200 : 32;
+        if (budget < 1 || batch < 1 || hitTop < 1 || forget < 1)
+            throw new UserError("--max-new-tokens, --batch-size, --hit-top and --forget must be at least 1");
+        if ((realAuthors == null) != (worldFacts == null)) throw new UserError("--real-authors and --world-facts go together");
+        if (referenceModel != null && referenceTruthRatios != null)
+            throw new UserError("--reference-model and --reference-truth-ratios are two ways to the same number: give one");
+        if (fmt.isEdit() && (realAuthors != null || referenceTruthRatios != null || perItem != null))
+            throw new UserError("--real-authors, --world-facts, --reference-truth-ratios and --per-item apply to question-answer formats, not " + format);
+        Path perItemFile = perItem == null ? null : overwrite.file(perItem, model.dir, data, realAuthors, worldFacts, referenceTruthRatios);
+        double[] savedReference = referenceTruthRatios == null ? null : PerItem.referenceTruthRatios(referenceTruthRatios);
         var out = spec.commandLine().getOut();
-        Evaluator.Options opts = new Evaluator.Options(maxNewTokens, batch, hitTop);
+        Evaluator.Options opts = new Evaluator.Options(budget, batch, hitTop, Evaluator.Ranks.parse(ranks));
         Map<String, Object> summary;
         try (LanguageModel m = model.load()) {
             if (fmt.isEdit()) {
@@ -92,7 +123,16 @@ final class EvalCommand implements Callable<Integer> {
                 try (LanguageModel base = baseModel == null ? null : model.load(baseModel)) {
                     Evaluator.QaResult result = Evaluator.qa(m, base, template.format(m), items, opts);
                     summary = result.summary();
+                    summary.put("ranks", opts.ranks().label());
+                    summary.put("max_new_tokens", budget);
                     if (referenceModel != null) summary.put("forget_quality", forgetQuality(result, items, opts));
+                    if (savedReference != null) summary.put("forget_quality", ForgetQuality.pValue(mine(result), savedReference));
+                    if (realAuthors != null) {
+                        Evaluator.QaResult ra = Evaluator.qa(m, template.format(m), QaReader.read(realAuthors, fmt), opts);
+                        Evaluator.QaResult wf = Evaluator.qa(m, template.format(m), QaReader.read(worldFacts, fmt), opts);
+                        summary.putAll(ModelUtility.tofu(result, ra, wf));
+                    }
+                    if (perItemFile != null) PerItem.write(perItemFile, result);
                 }
             }
         }
@@ -106,12 +146,17 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private double forgetQuality(Evaluator.QaResult result, List<QaItem> items, Evaluator.Options opts) throws java.io.IOException {
-        double[] mine = result.truthRatios();
-        if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
+        double[] mine = mine(result);
         try (LanguageModel ref = model.load(referenceModel)) {
             double[] theirs = Evaluator.qa(ref, template.format(ref), items, opts).truthRatios();
             return ForgetQuality.pValue(mine, theirs);
         }
+    }
+
+    private double[] mine(Evaluator.QaResult result) {
+        double[] mine = result.truthRatios();
+        if (mine.length < 2) throw new UserError(data + ": forget quality needs at least two items with perturbed answers");
+        return mine;
     }
 
     private List<QaItem> selectQa(List<QaItem> items) {

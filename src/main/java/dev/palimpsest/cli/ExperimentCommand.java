@@ -53,7 +53,7 @@ final class ExperimentCommand implements Callable<Integer> {
 
     private void run(SweepConfig c, OutputFolder folder) throws Exception {
         var err = spec.commandLine().getErr();
-        Evaluator.Options opts = new Evaluator.Options(c.maxNewTokens(), 32, 100);
+        Evaluator.Options opts = new Evaluator.Options(c.maxNewTokens(), 32, 100, Evaluator.Ranks.GREEDY);
         List<ResultRow> rows = new ArrayList<>();
         for (String m : c.methods())
             for (int n : c.sizes())

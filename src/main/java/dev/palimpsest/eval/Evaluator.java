@@ -8,6 +8,7 @@ import java.util.function.ToDoubleFunction;
 
 import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.QaItem;
+import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
@@ -15,8 +16,9 @@ import dev.palimpsest.model.Tokenizer;
 
 /**
  * Runs the papers' metrics on a model. Question-answer sets: ROUGE-1 and ROUGE-L recall of the greedy
- * answer, the answer's probability under teacher forcing (per-token normalised, and raw), mean
- * reciprocal rank and top-m hit ratio of its tokens, TOFU's truth ratio where wrong answers are given,
+ * answer, the answer's probability under teacher forcing (the product of its token probabilities, the
+ * editing-as-unlearning paper's "Prob.", and TOFU's per-token normalisation of it), mean reciprocal rank and
+ * top-m hit ratio of its tokens (ranked as {@link Ranks} says), TOFU's truth ratio where wrong answers are given,
  * the share of answers that refuse, how often they name the question's entities, their repetition
  * rate and (given a base model) their perplexity under it. Edit sets: reliability and generalization (teacher-forced
  * token accuracy of the new target at the edit prompt and at its rephrasings) and locality (share of
@@ -25,13 +27,42 @@ import dev.palimpsest.model.Tokenizer;
 public final class Evaluator {
     private Evaluator() {}
 
-    public record Options(int maxNewTokens, int batchSize, int hitTop) {
-        public static final Options DEFAULT = new Options(32, 32, 100);
+    /**
+     * Where MRR and the hit ratio rank the answer's tokens. GREEDY, as PISTOL's evaluation code does (and so the
+     * editing-as-unlearning paper's tables): token j of the answer is ranked in the distribution the model has at
+     * step j of its own greedy answer; after the model ends its answer, its context continues with EOS tokens (what
+     * a batched generate pads finished rows with). TEACHER_FORCED: ranked after the prompt and the answer's own
+     * first j tokens.
+     */
+    public enum Ranks {
+        GREEDY, TEACHER_FORCED;
+
+        public static Ranks parse(String s) {
+            return switch (s) {
+                case "greedy" -> GREEDY;
+                case "teacher-forced" -> TEACHER_FORCED;
+                default -> throw new dev.palimpsest.UserError("--ranks must be greedy or teacher-forced, not '" + s + "'");
+            };
+        }
+
+        public String label() {
+            return name().toLowerCase().replace('_', '-');
+        }
     }
 
+    public record Options(int maxNewTokens, int batchSize, int hitTop, Ranks ranks) {
+        public static final Options DEFAULT = new Options(32, 32, 100, Ranks.GREEDY);
+    }
+
+    /**
+     * One question's values. {@code probability}: P(answer | question), the product of its token probabilities;
+     * {@code probabilityPerToken}: its geometric mean per token (TOFU's); {@code optionProbability}: that per-token
+     * probability as a share of itself plus the wrong answers' (TOFU's normalisation for real authors and world facts;
+     * null without wrong answers).
+     */
     public record QaRow(String id, String question, String answer, String generated, double rouge1Recall,
-            double rougeLRecall, double probability, double sequenceProbability, double mrr, double hitRate,
-            Double truthRatio, boolean refused, double namesEntities, double repetition, Double basePerplexity) {}
+            double rougeLRecall, double probability, double probabilityPerToken, double mrr, double hitRate,
+            Double truthRatio, Double optionProbability, boolean refused, double namesEntities, double repetition, Double basePerplexity) {}
 
     public record QaResult(List<QaRow> rows) {
         /** The truth ratios of the rows that have one, for TOFU's forget quality. */
@@ -50,15 +81,14 @@ public final class Evaluator {
             m.put("rouge1_recall", mean(QaRow::rouge1Recall));
             m.put("rougeL_recall", mean(QaRow::rougeLRecall));
             m.put("probability", mean(QaRow::probability));
-            m.put("sequence_probability", mean(QaRow::sequenceProbability));
+            m.put("probability_per_token", mean(QaRow::probabilityPerToken));
             m.put("mrr", mean(QaRow::mrr));
             m.put("hit_rate", mean(QaRow::hitRate));
             double[] ratios = rows.stream().filter(r -> r.truthRatio() != null).mapToDouble(QaRow::truthRatio).toArray();
             if (ratios.length > 0) {
                 m.put("truth_ratio", TruthRatio.retainStat(ratios));
                 m.put("truth_ratio_forget", TruthRatio.forgetStat(ratios));
-                m.put("model_utility", ForgetQuality.modelUtility(mean(QaRow::probability), mean(QaRow::rouge1Recall),
-                        TruthRatio.retainStat(ratios)));
+                m.put("set_utility", ModelUtility.ofSet(this));
             }
             m.put("refusal_rate", mean(r -> r.refused() ? 1 : 0));
             m.put("names_entities", mean(QaRow::namesEntities));
@@ -96,9 +126,18 @@ public final class Evaluator {
             answers.add(tok.encode(f.answer(q.answer())));
         }
         List<Scorer.Scored> scored = Scorer.scoreIds(m.net(), prompts, answers, o.batchSize(), tok.padId());
-        List<String> generated = Answers.greedy(m, f, items.stream().map(QaItem::question).toList(), o.maxNewTokens(),
-                o.batchSize());
-        Double[] ratios = truthRatios(m, f, items, prompts, o);
+        // One greedy pass serves ROUGE (its first maxNewTokens tokens) and the greedy ranks (as many steps as the answer).
+        int steps = o.maxNewTokens();
+        if (o.ranks() == Ranks.GREEDY) for (long[] a : answers) steps = Math.max(steps, a.length);
+        List<Generator.Generation> greedy = Generator.greedy(m, items.stream().map(q -> f.prompt(q.question())).toList(),
+                steps, o.batchSize());
+        List<String> generated = new ArrayList<>();
+        for (Generator.Generation g : greedy)
+            generated.add((g.tokens().length <= o.maxNewTokens() ? g.text()
+                    : tok.decode(java.util.Arrays.copyOf(g.tokens(), o.maxNewTokens()))).strip());
+        List<Scorer.Scored> ranked = o.ranks() == Ranks.TEACHER_FORCED ? scored
+                : Scorer.scoreAlong(m.net(), prompts, greedyContexts(tok, greedy, answers), answers, o.batchSize(), tok.padId());
+        Wrong[] wrong = wrongAnswers(m, f, items, prompts, o);
         Double[] perplexity = new Double[items.size()];
         if (base != null) {
             List<long[]> bp = new ArrayList<>(), bt = new ArrayList<>();
@@ -116,18 +155,38 @@ public final class Evaluator {
         List<QaRow> rows = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             QaItem q = items.get(i);
-            Scorer.Scored s = scored.get(i);
+            Scorer.Scored s = scored.get(i), r = ranked.get(i);
             String g = generated.get(i);
             rows.add(new QaRow(q.id(), q.question(), q.answer(), g, Rouge.rouge1Recall(g, q.answer()),
-                    Rouge.rougeLRecall(g, q.answer()), s.normalizedProbability(), Math.exp(s.sum()), s.reciprocalRank(),
-                    s.hitRatio(o.hitTop()), ratios[i], Refusals.isRefusal(g), RefusalQuality.namesEntities(q.question(), g),
+                    Rouge.rougeLRecall(g, q.answer()), Math.exp(s.sum()), s.normalizedProbability(), r.reciprocalRank(),
+                    r.hitRatio(o.hitTop()), wrong[i] == null ? null : wrong[i].truthRatio(),
+                    wrong[i] == null ? null : s.normalizedProbability() / (s.normalizedProbability() + wrong[i].probabilitySum()),
+                    Refusals.isRefusal(g), RefusalQuality.namesEntities(q.question(), g),
                     RefusalQuality.repetitionRate(g), perplexity[i]));
         }
         return new QaResult(rows);
     }
 
-    /** Truth ratios of the items that have wrong answers (null for the others), all scored in one pass. */
-    private static Double[] truthRatios(LanguageModel m, QuestionFormat f, List<QaItem> items, List<long[]> prompts,
+    /**
+     * For each answer, what the model read while it answered greedily, cut or extended to the answer's length:
+     * its own tokens, then EOS (the pad id where the tokenizer has no EOS).
+     */
+    static List<long[]> greedyContexts(Tokenizer tok, List<Generator.Generation> greedy, List<long[]> answers) {
+        long end = tok.eosIds().isEmpty() ? tok.padId() : tok.eosIds().iterator().next();
+        List<long[]> out = new ArrayList<>();
+        for (int i = 0; i < answers.size(); i++) {
+            long[] own = greedy.get(i).tokens(), c = new long[answers.get(i).length];
+            for (int j = 0; j < c.length; j++) c[j] = j < own.length ? own[j] : end;
+            out.add(c);
+        }
+        return out;
+    }
+
+    /** What the wrong answers of one question say: its truth ratio, and the sum of their per-token probabilities. */
+    private record Wrong(double truthRatio, double probabilitySum) {}
+
+    /** The items that have wrong answers (null for the others), all scored in one pass. */
+    private static Wrong[] wrongAnswers(LanguageModel m, QuestionFormat f, List<QaItem> items, List<long[]> prompts,
             Options o) {
         Tokenizer tok = m.tokenizer();
         List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
@@ -141,15 +200,16 @@ public final class Evaluator {
                 t.add(tok.encode(f.answer(w)));
             }
         }
-        Double[] out = new Double[items.size()];
+        Wrong[] out = new Wrong[items.size()];
         if (p.isEmpty()) return out;
         List<Scorer.Scored> s = Scorer.scoreIds(m.net(), p, t, o.batchSize(), tok.padId());
         int k = 0;
         for (int i = 0; i < items.size(); i++) {
-            int wrong = items.get(i).perturbedAnswers().size();
-            if (wrong == 0) continue;
-            out[i] = TruthRatio.ratio(s.get(k), s.subList(k + 1, k + 1 + wrong));
-            k += 1 + wrong;
+            int n = items.get(i).perturbedAnswers().size();
+            if (n == 0) continue;
+            List<Scorer.Scored> wrong = s.subList(k + 1, k + 1 + n);
+            out[i] = new Wrong(TruthRatio.ratio(s.get(k), wrong), wrong.stream().mapToDouble(Scorer.Scored::normalizedProbability).sum());
+            k += 1 + n;
         }
         return out;
     }

@@ -48,14 +48,4 @@ public final class ForgetQuality {
     public static double statistic(double[] a, double[] b) {
         return new KolmogorovSmirnovTest().kolmogorovSmirnovStatistic(a, b);
     }
-
-    /** TOFU's model utility: the harmonic mean of the retain-side metrics (0 if any is 0). */
-    public static double modelUtility(double... metrics) {
-        double s = 0;
-        for (double m : metrics) {
-            if (m <= 0) return 0;
-            s += 1 / m;
-        }
-        return metrics.length / s;
-    }
 }

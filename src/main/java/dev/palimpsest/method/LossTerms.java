@@ -54,7 +54,7 @@ public final class LossTerms {
         GA,
         /** NPO: (2/β) · mean softplus(β · (log π(answer) − log π_ref(answer))). */
         NPO,
-        /** DPO with the refusal preferred over the answer, + refusal_weight × the refusal's NLL. */
+        /** DPO, the refusal preferred over the answer: −(2/β) · mean log σ(β · Δ), + refusal_weight × the refusal's NLL. */
         DPO,
         /** The refusal's NLL (editing the answer into a refusal). */
         REFUSAL;
@@ -144,10 +144,17 @@ public final class LossTerms {
                 Tensor refusalTokens = Scorer.targetLogprobs(net, prompts, refusals, pad);
                 Tensor win = Scorer.sequenceSums(refusalTokens, refusals).sub(ref.refusalsAt(batch));
                 Tensor lose = Scorer.sequenceLogprobs(net, prompts, answers, pad).sub(ref.answersAt(batch));
-                Tensor pref = torch.log_sigmoid(win.sub(lose).mul(Tensors.scalar(beta))).mean().neg();
-                yield pref.add(refusalTokens.mean().neg().mul(Tensors.scalar(refusalWeight)));
+                yield dpo(win, lose, beta).add(refusalTokens.mean().neg().mul(Tensors.scalar(refusalWeight)));
             }
         };
+    }
+
+    /**
+     * DPO's preference term over log-ratios to the reference (the refusal's, the answer's): −(2/β) · mean log σ(β · (win − lose)),
+     * open-unlearning's scale, which gives it NPO's gradient size at the reference point.
+     */
+    public static Tensor dpo(Tensor winLogRatio, Tensor loseLogRatio, double beta) {
+        return torch.log_sigmoid(winLogRatio.sub(loseLogRatio).mul(Tensors.scalar(beta))).mean().mul(Tensors.scalar(-2 / beta));
     }
 
     /** NPO: (2/β) · mean softplus(β · (log π(answer) − log π_ref(answer))), over the batch's sequence log-probabilities. */

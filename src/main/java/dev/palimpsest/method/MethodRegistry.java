@@ -28,9 +28,9 @@ public final class MethodRegistry {
         trained(Recipe.unlearning("kl", "gradient ascent on the forget answers + KL to the original model on the retain answers", Forget.GA, Retain.KL, 1, 5));
         // The editing-as-unlearning paper's "DPO" baseline (its Eq. 7) is this: the refusal's NLL + the retain NLL.
         trained(Recipe.unlearning("idk", "NLL of refusals on the forget questions + NLL of the retain answers", Forget.REFUSAL, Retain.NLL, 1, 10));
-        // Plain DPO pushes the answer down without producing the refusal here (at most 1 of 40 answers refused at lr
-        // 5e-4, 2e-3, 5e-3 on the built-in model): lowering the rejected answer alone satisfies it. Hence refusal_weight.
-        trained(Recipe.unlearning("dpo", "preference loss, refusal over answer, against the frozen original + refusal NLL + retain NLL", Forget.DPO, Retain.NLL, 1, 10));
+        // Plain DPO, as open-unlearning runs it. Before its (2/β) scale it pushed the answer down without producing the
+        // refusal here (at most 1 of 40 answers refused at lr 5e-4, 2e-3, 5e-3): refusal_weight adds the refusal's NLL.
+        trained(Recipe.unlearning("dpo", "preference loss, refusal over answer, against the frozen original + retain NLL", Forget.DPO, Retain.NLL, 1, 10));
         trained(Recipe.unlearning("npo", "negative preference optimization on the forget answers + NLL of the retain answers", Forget.NPO, Retain.NLL, 1, 5));
         register(Rome::new);
         register(Memit::new);

@@ -72,7 +72,7 @@ public final class TrainedUpdate implements UpdateMethod {
         if (recipe.forget() == null || recipe.forget() == LossTerms.Forget.NPO || recipe.forget() == LossTerms.Forget.DPO)
             s.add(Setting.positive("beta").is(0.1, "NPO's and DPO's inverse temperature"));
         if (recipe.forget() == LossTerms.Forget.DPO)
-            s.add(Setting.nonNegative("refusal_weight").is(1.0, "weight of the refusal NLL added to DPO (0: plain DPO)"));
+            s.add(Setting.nonNegative("refusal_weight").is(0.0, "weight of the refusal NLL added to DPO (0: plain DPO, as open-unlearning)"));
         return s;
     }
 

@@ -80,20 +80,35 @@ public final class Scorer {
     /** As {@link #score}, on token ids. A non-finite log-probability throws {@link NonFinite}. */
     public static List<Scored> scoreIds(CausalLM net, List<long[]> prompts, List<long[]> targets, int batchSize,
             long pad) {
-        if (prompts.size() != targets.size()) throw new IllegalArgumentException("prompts and targets differ in number");
+        return scoreAlong(net, prompts, targets, targets, batchSize, pad);
+    }
+
+    /**
+     * The targets' tokens scored where the model reads {@code contexts} instead: token j of a target is ranked
+     * in the distribution that follows the prompt and the first j tokens of its context (as long as the target).
+     * With the model's own greedy answer as the context, these are the ranks at each step of generation (PISTOL's
+     * MRR); with the target as its own context, teacher forcing ({@link #scoreIds}).
+     */
+    public static List<Scored> scoreAlong(CausalLM net, List<long[]> prompts, List<long[]> contexts, List<long[]> targets,
+            int batchSize, long pad) {
+        if (prompts.size() != targets.size() || contexts.size() != targets.size())
+            throw new IllegalArgumentException("prompts, contexts and targets differ in number");
+        for (int i = 0; i < targets.size(); i++)
+            if (contexts.get(i).length != targets.get(i).length) throw new IllegalArgumentException("context " + i + " is not as long as its target");
         Integer[] order = new Integer[prompts.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> -(prompts.get(i).length + targets.get(i).length)));
         Scored[] out = new Scored[order.length];
         for (int start = 0; start < order.length; start += batchSize) {
             List<Integer> rows = Arrays.asList(order).subList(start, Math.min(order.length, start + batchSize));
-            List<long[]> p = new ArrayList<>(), t = new ArrayList<>();
+            List<long[]> p = new ArrayList<>(), c = new ArrayList<>(), t = new ArrayList<>();
             for (int i : rows) {
                 p.add(prompts.get(i));
+                c.add(contexts.get(i));
                 t.add(targets.get(i));
             }
             try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-                Tensor logp = targetDistributions(net, p, t, pad);
+                Tensor logp = targetDistributions(net, p, c, pad);
                 Tensor own = logp.gather(1, targetIndex(t));
                 float[] lp = Tensors.toFloats(own);
                 for (float f : lp) if (!Float.isFinite(f)) throw new NonFinite();

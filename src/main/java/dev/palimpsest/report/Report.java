@@ -25,7 +25,7 @@ public final class Report {
     private Report() {}
 
     static final String[][] SPLITS = {{"forget", "↓"}, {"retain", "↑"}, {"rephrased", "↓"}, {"factual", "↑"}};
-    static final String[][] METRICS = {{"rouge1_recall", "R1"}, {"probability", "Prob"}, {"mrr", "MRR"}, {"hit_rate", "Hit"}};
+    static final String[][] METRICS = {{"rouge1_recall", "R1"}, {"probability", "Prob."}, {"mrr", "MRR"}, {"hit_rate", "Hit"}};
 
     /** Writes results.jsonl, results.csv, report.md and the plots into {@code dir}; returns the Markdown. */
     public static String write(List<ResultRow> rows, Path dir, String title) throws IOException {
@@ -79,8 +79,8 @@ public final class Report {
                 sb.append(String.format(" %.1f |%n", any.updateSeconds()));
             }
         }
-        sb.append("\nR1 = ROUGE-1 recall of the greedy answer; Prob = answer probability (per-token normalised); "
-                + "MRR = mean reciprocal rank of the answer tokens; Hit = share of answer tokens in the top 100; "
+        sb.append("\nR1 = ROUGE-1 recall of the greedy answer; Prob. = answer probability (the product of its token probabilities); "
+                + "MRR = mean reciprocal rank of the answer tokens, Hit = share of them in the top 100, each ranked at its step of the greedy answer (as PISTOL); "
                 + "score = 1 − R1(forget) + R1(retain). ↓: lower is better, ↑: higher is better.\n");
         return sb.toString();
     }

@@ -78,8 +78,8 @@ class MetricsTest {
 
     @Test
     void modelUtilityIsTheHarmonicMean() {
-        assertEquals(3 / (1 / 0.5 + 1 / 0.25 + 1 / 1.0), ForgetQuality.modelUtility(0.5, 0.25, 1.0), 1e-12);
-        assertEquals(0, ForgetQuality.modelUtility(0.5, 0), 0);
+        assertEquals(3 / (1 / 0.5 + 1 / 0.25 + 1 / 1.0), ModelUtility.harmonicMean(0.5, 0.25, 1.0), 1e-12);
+        assertEquals(0, ModelUtility.harmonicMean(0.5, 0), 0);
     }
 
     @Test

@@ -53,11 +53,16 @@ class UnlearningMethodsTest {
     static void runAll() {
         pool = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
         var setting = new ExperimentRunner.Setting("micro", MicroWorld.model(), pool, null);
-        for (String m : List.of("ga", "gd", "kl", "idk", "dpo", "npo")) {
-            List<ResultRow> rows = ExperimentRunner.run(new ExperimentRunner.Run(setting, m, 10, 0, Map.of("lr", "2e-3")),
+        for (String m : List.of("none", "ga", "gd", "kl", "idk", "dpo", "dpo refusal_weight=1", "npo")) {
+            String[] words = m.split(" ");
+            Map<String, String> settings = new HashMap<>(Map.of("lr", "2e-3"));
+            for (int i = 1; i < words.length; i++) settings.put(words[i].split("=")[0], words[i].split("=")[1]);
+            if (m.equals("none")) settings.clear();
+            List<ResultRow> rows = ExperimentRunner.run(new ExperimentRunner.Run(setting, words[0], 10, 0, settings),
                     Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
             Map<String, Double> r = new HashMap<>();
             r.put("forget", rows.get(0).metric("rouge1_recall"));
+            r.put("forget prob", rows.get(0).metric("probability"));
             r.put("retain", rows.get(1).metric("rouge1_recall"));
             r.put("refusal", rows.get(0).metric("refusal_rate"));
             RESULTS.put(m, r);
@@ -80,11 +85,19 @@ class UnlearningMethodsTest {
     }
 
     @Test
-    void idkAndDpoAnswerWithRefusals() {
-        for (String m : List.of("idk", "dpo")) {
+    void idkAndDpoWithTheRefusalTermAnswerWithRefusals() {
+        for (String m : List.of("idk", "dpo refusal_weight=1")) {
             assertTrue(RESULTS.get(m).get("refusal") >= 0.7, m + ": " + RESULTS);
             assertTrue(RESULTS.get(m).get("retain") >= 0.8, m + ": " + RESULTS);
         }
+    }
+
+    @Test
+    void plainDpoLowersTheAnswerItDisprefers() {
+        // open-unlearning's DPO: the answer's probability falls (0.99 → 0.40 on one machine) while the retain set stays; without
+        // the refusal's NLL it produces no refusals and forgets far less than idk (forget R1 0.71 vs 0.0).
+        assertTrue(RESULTS.get("dpo").get("forget prob") < 0.6 * RESULTS.get("none").get("forget prob"), RESULTS.toString());
+        assertTrue(RESULTS.get("dpo").get("retain") >= 0.8, RESULTS.toString());
     }
 
     @Test
