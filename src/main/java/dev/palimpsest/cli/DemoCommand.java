@@ -52,8 +52,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Methods to compare, or 'all' for every registered one (default: the editing-as-unlearning paper's comparison, " + DEFAULT_METHODS + ").")
     List<String> methods;
 
-    /** The paper's comparison: the untouched model, its unlearning baselines and its editing methods. */
-    static final String DEFAULT_METHODS = "none,ga,gd,kl,dpo,rome,memit,alphaedit,grace,wise";
+    /**
+     * The paper's comparison: the untouched model, its unlearning baselines and its editing methods. Its "DPO" is
+     * TOFU's, the NLL of "I don't know" answers (its Eq. 7): here {@code idk}; {@code dpo} is the preference loss.
+     */
+    static final String DEFAULT_METHODS = "none,ga,gd,kl,idk,rome,memit,alphaedit,grace,wise";
 
     @Option(names = "--task", defaultValue = "unlearn",
             description = "unlearn (each method forgets --sizes facts, in two settings) or combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA, GRACE and WISE). Default ${DEFAULT-VALUE}.")

@@ -17,6 +17,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
+import dev.palimpsest.eval.UpdateChecks;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.method.FiniteOutputs;
 import dev.palimpsest.request.KnowledgeRequest;
@@ -122,6 +123,7 @@ final class UpdateCommand implements Callable<Integer> {
             requests.addAll(edits);
             Update u = updater.apply(m, qf, requests, keep, settings, seed);
             FiniteOutputs.check(method, m, qf, requests);
+            UpdateChecks checks = UpdateChecks.measure(m, qf, requests);
             if (adapterFolder != null) {
                 adapterFolder.fill(dir -> PeftAdapter.write(dir, m.net(), model.dir.toAbsolutePath().toString()));
                 adapterFolder.publish("PEFT adapter");
@@ -137,10 +139,15 @@ final class UpdateCommand implements Callable<Integer> {
             rec.put("seed", seed);
             rec.put("seconds", (System.nanoTime() - t0) / 1e9);
             rec.put("update_seconds", u.seconds());
+            rec.put("checks", checks.record());
             rec.put("requests", requests);
             folder.writeJson(RECORD, rec);
             folder.publish("model");
-            spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s%n", out, method, requests.size(), u.seconds());
+            spec.commandLine().getOut().printf("%s: %s applied to %d requests in %.1f s; %s%n", out, method, requests.size(), u.seconds(),
+                    checks.summary());
+            if (checks.mostlyFailed())
+                spec.commandLine().getErr().printf("warning: fewer than half of the requests took (%s); %s%n", checks.summary(),
+                        updater.whenItDoesNotTake());
             if (adapterOut != null) spec.commandLine().getOut().printf("%s: the update's LoRA adapters as a PEFT adapter for %s%n", adapterOut, model.dir);
             for (Memory mem : m.memories())
                 spec.commandLine().getOut().printf("%s: the update lives in %s beside the unchanged weights; only palimpsest applies it "

@@ -22,6 +22,11 @@ public interface UpdateMethod {
     /** The settings it accepts ({@code --set key=value}), each with its range, default and doc. */
     List<Setting> settings();
 
+    /** What to look at first when most of an update's requests did not take (one clause, for a warning line). */
+    default String whenItDoesNotTake() {
+        return "its settings may be too weak for this model: more epochs or a higher lr (see `palimpsest methods`)";
+    }
+
     /** Changes {@code run.model()} in place and says how to undo it. */
     Undo update(UpdateRun run);
 

@@ -37,7 +37,7 @@ public final class CombinedReport {
 
     /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
     public static String roundsMarkdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList())
             for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray()) {
                 List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList();
@@ -66,7 +66,7 @@ public final class CombinedReport {
 
     /** The combined-task table: one line per method. */
     public static String markdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
             List<ResultRow> mine = rows.stream().filter(r -> r.method().equals(method)).toList();
             sb.append("| ").append(method).append(" |");
@@ -75,7 +75,7 @@ public final class CombinedReport {
         }
         sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
                 + "locality: share of retain-answer tokens whose top prediction is unchanged; R1: ROUGE-1 recall of the greedy answer; "
-                + "Prob: answer probability (per-token normalised).\n");
+                + "Prob.: answer probability (the product of its token probabilities).\n");
         return sb.toString();
     }
 }

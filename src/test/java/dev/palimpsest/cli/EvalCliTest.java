@@ -193,6 +193,23 @@ class EvalCliTest {
                 .get("forget_quality").asDouble(), 1e-9);
     }
 
+    @Test
+    void truthRatioUsesTheParaphrasedAnswerWhereTheDataHasOne() throws IOException {
+        CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 71);
+        Path dir = TinyModels.writeDir(tmp.resolve("m"), TinyModels.llamaConfig(), net, DType.F32, true);
+        ReferenceTransformer ref = new ReferenceTransformer(net.config(), net.parameters());
+        // TOFU's truth ratio compares the wrong answers with the paraphrased answer, not with the answer itself.
+        Path data = tmp.resolve("para.json");
+        Files.writeString(data, "[{\"question\":\"the capital of france is\",\"answer\":\"paris\",\"paraphrased_answer\":\"the city\","
+                + "\"perturbed_answer\":[\"red\",\"blue\"]}]");
+        double ratio = truthRatios(ref, new String[][] {{"the capital of france is", "the city", "red", "blue"}})[0];
+        double notIt = truthRatios(ref, new String[][] {{"the capital of france is", "paris", "red", "blue"}})[0];
+        assertTrue(Math.abs(ratio - notIt) > 1e-3 * ratio, "the two branches differ on this model");
+        JsonNode got = evalJson(dir, data, "--max-new-tokens", "2");
+        assertEquals(Math.max(0, 1 - 1 / ratio), got.get("truth_ratio").asDouble(), 1e-4);
+        assertEquals(Math.min(ratio, 1 / ratio), got.get("truth_ratio_forget").asDouble(), 1e-4);
+    }
+
     static double[] truthRatios(ReferenceTransformer ref, String[][] rows) {
         double[] out = new double[rows.length];
         for (int i = 0; i < rows.length; i++) {

@@ -77,6 +77,12 @@ abstract class MultiLayerEdit implements UpdateMethod {
     protected abstract List<Setting> solverSettings();
 
     @Override
+    public String whenItDoesNotTake() {
+        return "the edit locus: keys read at the subject's last token (position=auto with a subject) cannot flip facts in a model "
+                + "that reads names at the end of the prompt; try --set position=last, or other layers";
+    }
+
+    @Override
     public List<Setting> settings() {
         List<Setting> s = new ArrayList<>(List.of(
                 Setting.text("layers").rule("⌈5/32 of the depth⌉ (at least 2) layers ending at the middle one", "edited layers, as 4-8 or 1,2,3"),

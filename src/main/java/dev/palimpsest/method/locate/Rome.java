@@ -51,6 +51,12 @@ public final class Rome implements UpdateMethod {
     }
 
     @Override
+    public String whenItDoesNotTake() {
+        return "the edit locus: keys read at the subject's last token (position=auto with a subject) cannot flip facts in a model "
+                + "that reads names at the end of the prompt; try --set position=last, or other layers";
+    }
+
+    @Override
     public String description() {
         return "rank-one edit of one MLP down-projection per request, against the keys' second moment over a corpus";
     }
