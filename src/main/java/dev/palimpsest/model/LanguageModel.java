@@ -28,6 +28,8 @@ public final class LanguageModel implements AutoCloseable {
     private final DType storedAs;
     private final Map<String, byte[]> tokenizerFiles;
     private final List<Memory> memories = new ArrayList<>();
+    /** The folder it was loaded from; null for a model built in memory. */
+    private Path source;
 
     public LanguageModel(ModelConfig config, CausalLM net, Tokenizer tokenizer, DType storedAs,
             Map<String, byte[]> tokenizerFiles) {
@@ -68,6 +70,7 @@ public final class LanguageModel implements AutoCloseable {
                     m.close();
                     throw t;
                 }
+                m.source = dir;
                 return m;
             } catch (FolderSnapshot.Torn t) {
                 if (attempt == 2)
@@ -102,6 +105,11 @@ public final class LanguageModel implements AutoCloseable {
             tokenizer.close();
             throw e;
         }
+    }
+
+    /** The folder the model was loaded from (null for one built in memory). */
+    public Path source() {
+        return source;
     }
 
     /** Attaches a memory: it takes part in every forward pass and is saved with the model. */

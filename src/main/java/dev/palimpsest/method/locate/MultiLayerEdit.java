@@ -94,7 +94,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
                 Setting.atLeast("batch_size", 0).is(0, "edits solved together; 0: all at once"),
                 Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
                 Setting.oneOf("position", "auto", "subject", "last").is("auto", "where keys are read: subject's last token, prompt's last token; auto: subject when the request names one"),
-                Setting.text("corpus").rule("the built-in world's text", "a text file for the second moment"),
+                Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required", "a text file for the keys' second moment (one passage per line)"),
                 Setting.oneOf("tokens", "first", "all").is("all", "edit the target's first token, or one key per target token")));
         s.addAll(solverSettings());
         return s;
@@ -146,7 +146,8 @@ abstract class MultiLayerEdit implements UpdateMethod {
         for (int l : layers) downs.put(l, net.linear(net.downProjection(l)));
         WeightDelta delta = WeightDelta.before(net, downs.values().stream().map(d -> d.name() + ".weight").toList());
         Map<Integer, LayerSolver> solvers = new LinkedHashMap<>();
-        for (int l : layers) solvers.put(l, factory.forLayer(l, SecondMoment.forMethod(name(), m, l, corpus, mom2Tokens)));
+        StatisticsCorpus stats = StatisticsCorpus.of(name(), m, corpus);
+        for (int l : layers) solvers.put(l, factory.forLayer(l, SecondMoment.forMethod(name(), m, l, stats, mom2Tokens)));
         List<String> prefixes = ContextPrefixes.of(m);
         int last = layers.get(layers.size() - 1), step = batchSize == 0 ? requests.size() : batchSize;
         try (ProgressBar bar = Progress.bar(name() + " edits", requests.size())) {

@@ -71,7 +71,7 @@ public final class Rome implements UpdateMethod {
                 Setting.positive("clamp_norm").is(4.0, "δ is clamped to this × the original value's norm"),
                 Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
                 Setting.oneOf("position", "auto", "subject", "last").is("auto", "where the key is read: subject's last token, prompt's last token; auto: subject when the request names one"),
-                Setting.text("corpus").rule("the built-in world's text", "a text file for the second moment"),
+                Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required", "a text file for the keys' second moment (one passage per line)"),
                 Setting.oneOf("tokens", "first", "all").is("first", "edit the target's first token, or one key per target token"));
     }
 
@@ -90,7 +90,7 @@ public final class Rome implements UpdateMethod {
         if (requests.isEmpty()) throw new UserError("rome: no requests");
         Linear down = net.linear(net.downProjection(layer));
         WeightDelta delta = WeightDelta.before(net, List.of(down.name() + ".weight"));
-        Tensor c = SecondMoment.forMethod(name(), m, layer, corpus, mom2Tokens);
+        Tensor c = SecondMoment.forMethod(name(), m, layer, StatisticsCorpus.of(name(), m, corpus), mom2Tokens);
         c.retainReference();
         List<String> prefixes = ContextPrefixes.of(m);
         try (ProgressBar bar = Progress.bar("rome edits", requests.size())) {

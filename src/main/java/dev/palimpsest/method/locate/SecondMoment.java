@@ -43,8 +43,11 @@ import dev.palimpsest.tensor.Tensors;
 public final class SecondMoment {
     private SecondMoment() {}
 
+    /** The second moment C, the number of tokens it was averaged over, and whether it came from the cache. */
+    public record Moment(Tensor c, long tokens, boolean fromCache) {}
+
     /** C over at most {@code maxTokens} tokens of the corpus lines (each line a sequence, cut at {@code maxLen} tokens). */
-    public static Tensor compute(LanguageModel m, int layer, List<String> lines, int maxTokens, int batchSize, int maxLen) {
+    public static Moment compute(LanguageModel m, int layer, List<String> lines, int maxTokens, int batchSize, int maxLen) {
         CausalLM net = m.net();
         long f = net.linear(net.downProjection(layer)).inFeatures();
         Tensor sum = Tensors.zeros(ScalarType.Double, f, f);
@@ -79,7 +82,7 @@ public final class SecondMoment {
         if (tokens == 0) throw new dev.palimpsest.UserError("the corpus for the second-moment statistics has no tokens");
         Tensor c = sum.div(Tensors.scalar((double) tokens)).toType(ScalarType.Float);
         sum.releaseReference();
-        return c;
+        return new Moment(c, tokens, false);
     }
 
     /** The keys of the real (unpadded) tokens of a right-padded batch, at most {@code limit} of them: [n, F]. */
@@ -103,35 +106,34 @@ public final class SecondMoment {
     /**
      * C from the cache, or computed and cached: {@code cacheDir/<model fingerprint>/layer<L>-<corpus hash>-<tokens>.safetensors}.
      */
-    public static Tensor cached(LanguageModel m, int layer, List<String> lines, int maxTokens, Path cacheDir) throws IOException {
+    public static Moment cached(LanguageModel m, int layer, List<String> lines, int maxTokens, Path cacheDir) throws IOException {
         String corpus = sha256(String.join("\n", lines).getBytes(StandardCharsets.UTF_8)).substring(0, 16);
         Path file = cacheDir.resolve(fingerprint(m.net())).resolve("layer" + layer + "-" + corpus + "-" + maxTokens + ".safetensors");
         if (Files.isRegularFile(file)) {
             try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-                return f.load("mom2", ScalarType.Float);
+                // Files cached before the count was recorded say nothing: at most maxTokens were read.
+                long tokens = Long.parseLong(f.metadata().getOrDefault("tokens", String.valueOf(maxTokens)));
+                return new Moment(f.load("mom2", ScalarType.Float), tokens, true);
             }
         }
-        Tensor c = compute(m, layer, lines, maxTokens, 16, 256);
+        Moment c = compute(m, layer, lines, maxTokens, 16, 256);
         Files.createDirectories(file.getParent());
-        AtomicFiles.writeFile(file, tmp -> SafeTensorsWriter.write(tmp, Map.of("mom2", c), DType.F32, Map.of("format", "pt")));
+        AtomicFiles.writeFile(file, tmp -> SafeTensorsWriter.write(tmp, Map.of("mom2", c.c()), DType.F32,
+                Map.of("format", "pt", "tokens", String.valueOf(c.tokens()))));
         return c;
     }
 
     /**
-     * C for a method's {@code layer}: over the lines of {@code corpusFile}, or the built-in world's corpus when it
-     * is null, cached under the palimpsest home's stats folder.
+     * C for a method's {@code layer} over {@code corpus}, cached under the palimpsest home's stats folder. Says which
+     * text and how many of its tokens it used.
      */
-    public static Tensor forMethod(String method, LanguageModel m, int layer, String corpusFile, int maxTokens) {
-        List<String> lines;
-        try {
-            lines = corpusFile != null ? Files.readAllLines(Path.of(corpusFile))
-                    : dev.palimpsest.world.WorldGenerator.generate(0, dev.palimpsest.world.WorldGenerator.DEFAULT).corpus();
-        } catch (IOException e) {
-            throw new dev.palimpsest.UserError(method + ": cannot read corpus " + corpusFile + " (" + e.getMessage() + ")");
-        }
+    public static Tensor forMethod(String method, LanguageModel m, int layer, StatisticsCorpus corpus, int maxTokens) {
         Path dir = dev.palimpsest.world.DefaultModel.cacheRoot().resolve("stats");
         try {
-            return cached(m, layer, lines, maxTokens, dir);
+            Moment c = cached(m, layer, corpus.lines(), maxTokens, dir);
+            dev.palimpsest.io.Progress.note(String.format("%s: keys' second moment at layer %d over %d tokens of %s%s", method, layer,
+                    c.tokens(), corpus.name(), c.fromCache() ? " (cached)" : ""));
+            return c.c();
         } catch (IOException e) {
             throw new dev.palimpsest.UserError(method + ": cannot write the statistics cache in " + dir + " (" + e.getMessage() + ")");
         }

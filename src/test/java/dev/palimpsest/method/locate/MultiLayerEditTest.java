@@ -135,7 +135,7 @@ class MultiLayerEditTest {
             for (int l : layers) w0.add(m.net().parameter(m.net().downProjection(l) + ".weight").detach().clone());
             List<Tensor> keep = new ArrayList<>();
             for (int l : layers) {
-                Tensor c = SecondMoment.forMethod("test", m, l, null, 20_000).toType(ScalarType.Double);
+                Tensor c = SecondMoment.forMethod("test", m, l, StatisticsCorpus.of("test", m, null), 20_000).toType(ScalarType.Double);
                 var eig = torch.linalg_eigh(c);
                 keep.add(eig.get1().index_select(1, torch.nonzero(eig.get0().ge(Tensors.scalar(threshold))).view(-1)).toType(ScalarType.Float));
             }

@@ -35,7 +35,7 @@ class SecondMomentTest {
         Path dir = TinyModels.writeDir(tmp.resolve("m"), TinyModels.llamaConfig(),
                 TinyModels.randomNet(TinyModels.llamaConfig(), 91), DType.F32, true);
         try (LanguageModel m = LanguageModel.load(dir); PointerScope s = new PointerScope()) {
-            Tensor c = SecondMoment.compute(m, 1, LINES, 1_000_000, 2, 64);
+            Tensor c = SecondMoment.compute(m, 1, LINES, 1_000_000, 2, 64).c();
             // By hand: each sequence alone, every token's key k, accumulate k kᵀ in doubles, divide by the count.
             int f = 24;
             double[] expected = new double[f * f], firstLine = null;
@@ -55,10 +55,11 @@ class SecondMomentTest {
                 }
             }
             for (int i = 0; i < expected.length; i++) expected[i] /= n;
+            assertEquals(n, SecondMoment.compute(m, 1, LINES, 1_000_000, 2, 64).tokens());
             double[] got = Tensors.toDoublesExact(c);
             for (int i = 0; i < expected.length; i++) assertEquals(expected[i], got[i], 1e-5 + 1e-4 * Math.abs(expected[i]), "entry " + i);
             // A budget of 7 tokens stops after the first line (BOS and six words).
-            double[] few = Tensors.toDoublesExact(SecondMoment.compute(m, 1, LINES, 7, 2, 64));
+            double[] few = Tensors.toDoublesExact(SecondMoment.compute(m, 1, LINES, 7, 2, 64).c());
             for (int i = 0; i < few.length; i++) assertEquals(firstLine[i], few[i], 1e-5 + 1e-4 * Math.abs(firstLine[i]), "entry " + i);
         }
     }
@@ -69,13 +70,16 @@ class SecondMomentTest {
                 TinyModels.randomNet(TinyModels.llamaConfig(), 93), DType.F32, true);
         Path cache = tmp.resolve("cache");
         try (LanguageModel m = LanguageModel.load(dir); PointerScope s = new PointerScope()) {
-            float[] first = Tensors.toFloats(SecondMoment.cached(m, 0, LINES, 1000, cache));
+            float[] first = Tensors.toFloats(SecondMoment.cached(m, 0, LINES, 1000, cache).c());
             long files;
             try (var w = Files.walk(cache)) {
                 files = w.filter(Files::isRegularFile).count();
             }
             assertEquals(1, files);
-            assertArrayEquals(first, Tensors.toFloats(SecondMoment.cached(m, 0, LINES, 1000, cache)), 0f);
+            SecondMoment.Moment again = SecondMoment.cached(m, 0, LINES, 1000, cache);
+            assertArrayEquals(first, Tensors.toFloats(again.c()), 0f);
+            assertTrue(again.fromCache());
+            assertEquals(SecondMoment.compute(m, 0, LINES, 1000, 16, 256).tokens(), again.tokens(), "the cache remembers the count");
             String before = SecondMoment.fingerprint(m.net());
             try (NoGradGuard g = new NoGradGuard()) {
                 m.net().parameter(m.net().downProjection(0) + ".weight").add_(Tensors.scalar(0.01));
@@ -85,6 +89,25 @@ class SecondMomentTest {
             try (var w = Files.walk(cache)) {
                 assertTrue(w.filter(Files::isRegularFile).count() == 2);
             }
+        }
+    }
+
+    @Test
+    void onlyABuiltInWorldsModelHasADefaultCorpus() throws IOException {
+        Path dir = TinyModels.writeDir(tmp.resolve("m"), TinyModels.llamaConfig(),
+                TinyModels.randomNet(TinyModels.llamaConfig(), 95), DType.F32, true);
+        try (LanguageModel m = LanguageModel.load(dir)) {
+            dev.palimpsest.UserError e = org.junit.jupiter.api.Assertions.assertThrows(dev.palimpsest.UserError.class,
+                    () -> StatisticsCorpus.of("rome", m, null));
+            assertTrue(e.getMessage().startsWith("rome: set corpus=FILE"), e.getMessage());
+            Path text = Files.writeString(tmp.resolve("text.txt"), String.join("\n", LINES));
+            assertEquals(LINES, StatisticsCorpus.of("rome", m, text.toString()).lines());
+        }
+        // A built-in world's model reads its own world's pretraining text.
+        try (LanguageModel m = LanguageModel.load(dev.palimpsest.world.MicroWorld.model())) {
+            StatisticsCorpus c = StatisticsCorpus.of("rome", m, null);
+            assertEquals(Files.readAllLines(dev.palimpsest.world.MicroWorld.world("corpus.txt")), c.lines());
+            assertTrue(c.name().startsWith("the built-in world's pretraining text"), c.name());
         }
     }
 }
