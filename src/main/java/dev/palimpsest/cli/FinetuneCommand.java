@@ -44,8 +44,18 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "A new (or empty) folder for the fine-tuned model; see --overwrite.")
     Path out;
 
-    @Option(names = "--epochs", defaultValue = "30", description = "At most this many epochs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "30",
+            description = "Epochs of one warm-up + cosine cycle (default ${DEFAULT-VALUE}). Below the target at its end, another cycle follows "
+                    + "while the last one still gained ROUGE-1 (with the rate doubled, up to 4 times, when it gained little far from the target).")
     int epochs;
+
+    @Option(names = "--max-epochs", defaultValue = "150", description = "Epochs over all cycles at most (default ${DEFAULT-VALUE}).")
+    int maxEpochs;
+
+    @Option(names = "--accept-below-target",
+            description = "Write the model even when it ends below --target-rouge (otherwise that is an error, exit 2, and nothing is written: "
+                    + "an unlearning comparison on a model that never learned the facts measures nothing).")
+    boolean acceptBelowTarget;
 
     @Option(names = "--lr", description = "Peak learning rate (default: 3e-4 under 50M parameters, else 1e-5, or 1e-4 with LoRA).")
     Double lr;
@@ -80,6 +90,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (epochs < 1 || batch < 1 || evalSample < 1) throw new UserError("--epochs, --batch-size and --eval-sample must be at least 1");
+        if (maxEpochs < epochs) throw new UserError("--max-epochs (" + maxEpochs + ") must be at least --epochs (" + epochs + ")");
         if (lr != null && (!(lr > 0) || !Double.isFinite(lr))) throw new UserError("--lr must be a positive number, got " + lr);
         if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw new UserError("--weight-decay must be at least 0, got " + weightDecay);
         if (!(target > 0 && target <= 1)) throw new UserError("--target-rouge must be in (0, 1], got " + target);
@@ -94,8 +105,13 @@ final class FinetuneCommand implements Callable<Integer> {
             folder.requireSpace(m.savedBytes(saveAs));
             double rate = lr != null ? lr : QaFineTuner.defaultLr(m, loraRank);
             QaFineTuner.Result r = QaFineTuner.run(m, template.format(m), items, rehearse,
-                    new QaFineTuner.Settings(epochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
+                    new QaFineTuner.Settings(epochs, maxEpochs, batch, rate, weightDecay, target, loraRank, loraAlpha, evalSample, seed),
                     spec.commandLine().getErr());
+            String numbers = String.format("ROUGE-1 recall %.3f after %d epochs in %d cycle%s (peak lr %.2g at the end, %.2g asked), target %.2f",
+                    r.rouge1(), r.epochs(), r.cycles(), r.cycles() == 1 ? "" : "s", r.lr(), rate, target);
+            if (!r.reached() && !acceptBelowTarget)
+                throw new UserError(data + ": the model did not learn the data: " + numbers + (r.epochs() < maxEpochs ? "; it had stopped improving" : "")
+                        + ". Nothing written; try a higher --lr or more --max-epochs, or keep it with --accept-below-target");
             folder.fill(dir -> m.writeInto(dir, saveAs));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("model", model.dir.toString());
@@ -107,16 +123,17 @@ final class FinetuneCommand implements Callable<Integer> {
             rec.put("lr", rate);
             rec.put("lora_rank", loraRank);
             rec.put("epochs", r.epochs());
+            rec.put("cycles", r.cycles());
+            rec.put("final_peak_lr", r.lr());
+            rec.put("reached_target", r.reached());
             rec.put("rouge1_recall", r.rouge1());
             rec.put("loss", r.loss());
             rec.put("seconds", r.seconds());
             folder.writeJson("palimpsest_finetune.json", rec);
             folder.publish("model");
-            out.printf("%s: %d items, %d epochs, ROUGE-1 recall %.3f, %.0f s%n", this.out, items.size(), r.epochs(),
-                    r.rouge1(), r.seconds());
-            if (r.rouge1() < target)
-                spec.commandLine().getErr().printf("palimpsest: warning: ROUGE-1 recall %.3f is below the target %.2f after %d epochs%n",
-                        r.rouge1(), target, r.epochs());
+            out.printf("%s: %d items, %s, %.0f s%n", this.out, items.size(), numbers, r.seconds());
+            if (!r.reached())
+                spec.commandLine().getErr().printf("palimpsest: warning: kept below the target (--accept-below-target): %s%n", numbers);
         }
         return 0;
     }

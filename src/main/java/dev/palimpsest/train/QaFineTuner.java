@@ -23,10 +23,25 @@ import dev.palimpsest.model.Tokenizer;
 public final class QaFineTuner {
     private QaFineTuner() {}
 
-    public record Settings(int maxEpochs, int batchSize, double lr, double weightDecay, double targetRouge,
+    /**
+     * {@code cycleEpochs}: the length of one warm-up + cosine cycle; {@code maxEpochs}: the budget over all cycles. A
+     * cycle that ends below the target starts another while the last one still gained (see {@link #run}).
+     */
+    public record Settings(int cycleEpochs, int maxEpochs, int batchSize, double lr, double weightDecay, double targetRouge,
             int loraRank, double loraAlpha, int evalSample, long seed) {}
 
-    public record Result(int epochs, double rouge1, double loss, double seconds) {}
+    /** {@code lr}: the peak rate of the last cycle; {@code reached}: whether the target was. */
+    public record Result(int epochs, int cycles, double lr, double rouge1, double loss, double seconds, boolean reached) {}
+
+    /**
+     * A cycle that gains less ROUGE-1 than this, while its training loss fell by less than a tenth, has plateaued:
+     * training stops. (ROUGE-1 on a small set moves in coarse steps, so the loss says whether learning goes on.)
+     */
+    static final double PLATEAU = 0.01;
+    /** A cycle that gains less than this while far from the target ends with the next cycle's rate doubled. */
+    static final double SLOW = 0.1;
+    /** The rate is raised at most to this multiple of the one asked for. */
+    static final double MAX_RAISE = 4;
 
     /**
      * A learning rate that suits the model: 3e-4 for small models such as the built-in one (1e-3 learns
@@ -64,21 +79,39 @@ public final class QaFineTuner {
         } else {
             params = Trainable.select(m.net(), n -> true);
         }
-        double[] rouge = {Double.NaN};
+        double[] rouge = {Double.NaN}, firstLoss = {Double.NaN};
         int[] epochs = {0};
-        double loss = SupervisedTrainer.train(m.net(), params, data,
-                new SupervisedTrainer.Settings(s.maxEpochs(), s.batchSize(), s.lr(), s.weightDecay(), 0.05, 1.0, s.seed()),
-                tok.padId(), "fine-tuning", (epoch, l) -> {
-                    epochs[0] = epoch;
-                    List<String> answers = Answers.greedy(m, format, sample.stream().map(QaItem::question).toList(), budget, 32);
-                    rouge[0] = Answers.meanRouge1Recall(answers, sample.stream().map(QaItem::answer).toList());
-                    return new SupervisedTrainer.Verdict(rouge[0] >= s.targetRouge(), String.format("ROUGE-1 %.3f", rouge[0]));
-                });
+        double loss = Double.NaN, peak = s.lr();
+        int cycles = 0;
+        // Warm restarts (one optimizer throughout): a cycle that ends below the target and still gained starts another;
+        // one that gained little while far from the target ends with the rate doubled (up to MAX_RAISE times the asked).
+        try (MasterAdamW opt = MasterAdamW.over(params, peak, s.weightDecay())) {
+            while (true) {
+                int offset = epochs[0], length = Math.min(s.cycleEpochs(), s.maxEpochs() - offset);
+                double before = cycles == 0 ? 0 : rouge[0], lossBefore = loss;
+                cycles++;
+                loss = SupervisedTrainer.train(m.net(), opt, data,
+                        new SupervisedTrainer.Settings(length, s.batchSize(), peak, s.weightDecay(), 0.05, 1.0, s.seed() + cycles - 1),
+                        tok.padId(), "fine-tuning", (epoch, l) -> {
+                            epochs[0] = offset + epoch;
+                            if (epochs[0] == 1) firstLoss[0] = l;
+                            List<String> answers = Answers.greedy(m, format, sample.stream().map(QaItem::question).toList(), budget, 32);
+                            rouge[0] = Answers.meanRouge1Recall(answers, sample.stream().map(QaItem::answer).toList());
+                            return new SupervisedTrainer.Verdict(rouge[0] >= s.targetRouge(), String.format("ROUGE-1 %.3f", rouge[0]));
+                        }, null);
+                double gain = rouge[0] - before, lossFell = 1 - loss / (cycles == 1 ? firstLoss[0] : lossBefore);
+                if (rouge[0] >= s.targetRouge() || epochs[0] >= s.maxEpochs() || (gain < PLATEAU && lossFell < 0.1)) break;
+                if (gain < SLOW && s.targetRouge() - rouge[0] > SLOW && peak * 2 <= MAX_RAISE * s.lr() * (1 + 1e-9)) peak *= 2;
+                log.printf("fine-tuning: ROUGE-1 %.3f after %d epochs, below the target %.2f and still learning (ROUGE-1 %+.3f, "
+                        + "loss %.3f, %.0f %% lower, this cycle): another cycle at peak lr %.2g%n", rouge[0], epochs[0], s.targetRouge(), gain,
+                        loss, 100 * lossFell, peak);
+                log.flush();
+            }
+        }
         if (adapters != null) Lora.mergeAll(m.net());
         Trainable.freezeAll(m.net());
-        return new Result(epochs[0], rouge[0], loss, (System.nanoTime() - t0) / 1e9);
+        return new Result(epochs[0], cycles, peak, rouge[0], loss, (System.nanoTime() - t0) / 1e9, rouge[0] >= s.targetRouge());
     }
-
 
     /** question → answer followed by the first EOS token. */
     public static SupervisedTrainer.Example example(Tokenizer tok, QuestionFormat format, String question, String answer) {

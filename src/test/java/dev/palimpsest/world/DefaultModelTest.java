@@ -72,7 +72,7 @@ class DefaultModelTest {
                     Answers.greedy(m, m.questionFormat(), ft.stream().map(QaItem::question).toList(), 24, 16),
                     ft.stream().map(QaItem::answer).toList());
             QaFineTuner.Result r = QaFineTuner.run(m, m.questionFormat(), ft, List.of(),
-                    new QaFineTuner.Settings(60, 8, 3e-3, 0.0, 0.95, 0, 0, 200, 1), new PrintWriter(new StringWriter()));
+                    new QaFineTuner.Settings(60, 60, 8, 3e-3, 0.0, 0.95, 0, 0, 200, 1), new PrintWriter(new StringWriter()));
             assertTrue(before < 0.5, "the model did not know the fine-tuning facts before: " + before);
             assertTrue(r.rouge1() >= 0.95, "ROUGE-1 after fine-tuning " + r.rouge1() + " in " + r.epochs() + " epochs");
         }
