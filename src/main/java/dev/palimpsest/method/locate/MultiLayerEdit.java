@@ -175,7 +175,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
         return delta;
     }
 
-    private static void editBatch(List<EditPrompts> edits, Tensor z, List<Integer> layers, Map<Integer, Linear> downs,
+    static void editBatch(List<EditPrompts> edits, Tensor z, List<Integer> layers, Map<Integer, Linear> downs,
             Map<Integer, LayerSolver> solvers) {
         int last = layers.get(layers.size() - 1);
         try (NoGradGuard g = new NoGradGuard()) {

@@ -35,6 +35,42 @@ class MultiLayerEditTest {
         return Tensors.item(a.norm()) / Tensors.item(b.norm());
     }
 
+    /**
+     * MEMIT's spreading on a two-layer model, with an exact solver (ΔW k = r for one key): layer 0 takes half of the
+     * residual z − h_L, then h_L is read again under the new weights and the last layer takes all of what is left, so
+     * the edit's hidden state ends exactly at z. Without the divisor, layer 0 would take all of it; without the
+     * re-read, the last layer would add a full residual on top of layer 0's half.
+     */
+    @Test
+    void memitSpreadsTheResidualOverItsLayers(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws IOException {
+        java.nio.file.Path dir = dev.palimpsest.model.TinyModels.writeDir(tmp.resolve("m"), dev.palimpsest.model.TinyModels.llamaConfig(),
+                dev.palimpsest.model.TinyModels.randomNet(dev.palimpsest.model.TinyModels.llamaConfig(), 61), dev.palimpsest.model.DType.F32, true);
+        try (LanguageModel m = LanguageModel.load(dir); PointerScope s = new PointerScope()) {
+            torch.manual_seed(5);
+            var request = new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, "the capital of france is", null, "red", null);
+            List<EditPrompts> edits = EditPrompts.of("memit", m, new dev.palimpsest.model.QuestionFormat(null, "{question}"), request,
+                    List.of(""), false, false);
+            List<Integer> layers = List.of(0, 1);
+            Map<Integer, dev.palimpsest.model.Linear> downs = new java.util.LinkedHashMap<>();
+            Map<Integer, MultiLayerEdit.LayerSolver> solvers = new java.util.LinkedHashMap<>();
+            for (int l : layers) {
+                downs.put(l, m.net().linear(m.net().downProjection(l)));
+                // For one key k: X = kᵀ r / (k·k), so that k X = r exactly.
+                solvers.put(l, (k, r) -> k.t().matmul(r).div(k.pow(Tensors.scalar(2.0)).sum()));
+            }
+            Tensor h = EditPrompts.activations(edits, 1, dev.palimpsest.model.Site.RESID_POST);
+            Tensor delta = Tensors.randn(ScalarType.Float, h.size(0), h.size(1));
+            Tensor z = h.add(delta);
+            Tensor k0 = EditPrompts.keys(edits, 0), w0 = m.net().parameter(m.net().downProjection(0) + ".weight").detach().clone();
+            MultiLayerEdit.editBatch(edits, z, layers, downs, solvers);
+            Tensor dw0 = m.net().parameter(m.net().downProjection(0) + ".weight").sub(w0); // [D, F]
+            Tensor installed = k0.matmul(dw0.t()); // what layer 0's change adds to its output at the edit: [1, D]
+            assertTrue(rel(installed.sub(delta.div(Tensors.scalar(2.0))), delta) < 1e-4, "layer 0 takes half: " + rel(installed.sub(delta.div(Tensors.scalar(2.0))), delta));
+            Tensor after = EditPrompts.activations(edits, 1, dev.palimpsest.model.Site.RESID_POST);
+            assertTrue(rel(after.sub(z), delta) < 1e-4, "the hidden state ends at z: " + rel(after.sub(z), delta));
+        }
+    }
+
     /** MEMIT's ΔWᵀ = X minimises ‖K X − R‖² + λ tr(Xᵀ C X): its gradient Kᵀ(K X − R) + λ C X vanishes. */
     @Test
     void memitSolvesItsLeastSquaresProblem() {
