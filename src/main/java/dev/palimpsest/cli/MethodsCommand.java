@@ -20,10 +20,13 @@ final class MethodsCommand implements Callable<Integer> {
     @Option(names = "--markdown", description = "Print README's methods table (one row per setting) instead.")
     boolean markdown;
 
+    @Option(names = "--preset", paramLabel = "NAME", description = "Print the preset's table instead (update --preset NAME): per method and model_type, the settings, their source file, and what is not reproduced.")
+    String preset;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        out.print(markdown ? markdown() : text());
+        out.print(preset != null ? dev.palimpsest.method.Preset.markdown(preset) : markdown ? markdown() : text());
         out.flush();
         return 0;
     }

@@ -24,6 +24,7 @@ import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.request.Requests;
 import dev.palimpsest.method.TrainedUpdate;
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Preset;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.method.Update;
 import dev.palimpsest.method.UpdateMethod;
@@ -64,6 +65,10 @@ final class UpdateCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Method setting (repeatable), e.g. --set lr=5e-4 --set epochs=10.")
     Map<String, String> settings = new LinkedHashMap<>();
 
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "Start from a toolkit's published settings for this method and the model's model_type (easyedit: ROME, MEMIT, AlphaEdit, GRACE, WISE on llama and gpt2; `methods --preset easyedit` lists them); --set values win.")
+    String preset;
+
     @Option(names = "--refusals", defaultValue = "template",
             description = "Targets of forget requests: template (\"I don't know anything about <entities>.\"), idk (drawn from the built-in set of 52 \"I don't know\" answers), self (self-improved by the model). Default ${DEFAULT-VALUE}.")
     String refusals;
@@ -98,6 +103,7 @@ final class UpdateCommand implements Callable<Integer> {
         DataFormat fmt = DataFormat.parse(format);
         UpdateMethod updater = MethodRegistry.get(method);
         Settings.check(updater, settings);
+        if (preset != null) Preset.of(preset);
         if (adapterOut != null) {
             if (updater.settings().stream().noneMatch(st -> st.name().equals(TrainedUpdate.LORA_MERGE)))
                 throw new UserError("--adapter-out: " + method + " does not train LoRA adapters (the fine-tuning methods do, with --set lora_rank=N)");
@@ -121,7 +127,16 @@ final class UpdateCommand implements Callable<Integer> {
             QuestionFormat qf = template.format(m);
             List<KnowledgeRequest> requests = new ArrayList<>(Requests.forget(forgets, refusals, merge, seed, m, qf));
             requests.addAll(edits);
-            Update u = updater.apply(m, qf, requests, keep, settings, seed);
+            Map<String, String> used = settings;
+            if (preset != null) {
+                String modelType = m.config().raw().path("model_type").asText("");
+                Preset p = Preset.find(preset, method, modelType);
+                used = p.under(settings);
+                Settings.check(updater, used);
+                spec.commandLine().getErr().printf("preset %s: %s on %s from %s%s%n", preset, method, modelType, p.source(),
+                        p.notApplied().isEmpty() ? "" : "; not reproduced: " + String.join("; ", p.notApplied()));
+            }
+            Update u = updater.apply(m, qf, requests, keep, used, seed);
             FiniteOutputs.check(method, m, qf, requests);
             UpdateChecks checks = UpdateChecks.measure(m, qf, requests);
             if (adapterFolder != null) {
@@ -132,6 +147,7 @@ final class UpdateCommand implements Callable<Integer> {
             folder.fill(dir -> m.writeInto(dir, saveAs));
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("method", method);
+            rec.put("preset", preset);
             rec.put("settings", u.settings());
             rec.put("model", model.dir.toString());
             rec.put("refusals", refusals);

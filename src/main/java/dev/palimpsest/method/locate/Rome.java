@@ -70,6 +70,7 @@ public final class Rome implements UpdateMethod {
                 Setting.nonNegative("kl_factor").is(0.0625, "weight of the KL that keeps the subject's other facts"),
                 Setting.positive("clamp_norm").is(4.0, "δ is clamped to this × the original value's norm"),
                 Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
+                Setting.flag("mom2_adjustment").is("true", "solve against C; false: C = I, a plain rank-one projection (EasyEdit's ROME on Llama; no corpus)"),
                 Setting.oneOf("position", "auto", "subject", "last").is("auto", "where the key is read: subject's last token, prompt's last token; auto: subject when the request names one"),
                 Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required", "a text file for the keys' second moment (one passage per line)"),
                 Setting.oneOf("tokens", "first", "all").is("first", "edit the target's first token, or one key per target token"));
@@ -90,7 +91,8 @@ public final class Rome implements UpdateMethod {
         if (requests.isEmpty()) throw new UserError("rome: no requests");
         Linear down = net.linear(net.downProjection(layer));
         WeightDelta delta = WeightDelta.before(net, List.of(down.name() + ".weight"));
-        Tensor c = SecondMoment.forMethod(name(), m, layer, StatisticsCorpus.of(name(), m, corpus), mom2Tokens);
+        Tensor c = s.flag("mom2_adjustment") ? SecondMoment.forMethod(name(), m, layer, StatisticsCorpus.of(name(), m, corpus), mom2Tokens)
+                : torch.eye(down.inFeatures(), Tensors.options(ScalarType.Float));
         c.retainReference();
         List<String> prefixes = ContextPrefixes.of(m);
         try (ProgressBar bar = Progress.bar("rome edits", requests.size())) {
