@@ -209,8 +209,9 @@ class SafeOutputsCliTest {
         Path edits = tmp.resolve("edits.json");
         Files.writeString(edits, "[{\"src\": \"the capital of\\nfrance\", \"subject\": \"paris\", \"alt\": \"red\", \"answers\": [\"blue\"],"
                 + " \"loc\": \"the cat\", \"loc_ans\": \"sat\"}]");
+        Path corpus = Files.writeString(tmp.resolve("corpus.txt"), "the cat sat on the mat\nthe river flows through the city\n");
         CliRun r = CliRun.of("update", "--model", model.toString(), "--method", "rome", "--set", "position=subject", "--set",
-                "mom2_tokens=200", "--edit", edits.toString(), "--format", "zsre", "--prompt-template", "{question}", "--out",
+                "mom2_tokens=200", "--set", "corpus=" + corpus, "--edit", edits.toString(), "--format", "zsre", "--prompt-template", "{question}", "--out",
                 tmp.resolve("o").toString());
         refused(r, "is not in the prompt 'the capital of\\nfrance'");
     }
