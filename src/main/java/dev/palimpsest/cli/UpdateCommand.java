@@ -66,7 +66,7 @@ final class UpdateCommand implements Callable<Integer> {
     Map<String, String> settings = new LinkedHashMap<>();
 
     @Option(names = "--preset", paramLabel = "NAME",
-            description = "Start from a toolkit's published settings for this method and the model's model_type (easyedit: ROME, MEMIT, AlphaEdit, GRACE, WISE on llama and gpt2; `methods --preset easyedit` lists them); --set values win.")
+            description = "Start from a toolkit's published settings for this method and the model's model_type (easyedit: ROME, MEMIT, AlphaEdit, GRACE, WISE on llama and gpt2; open-unlearning: ga, gd, kl, npo, dpo on any model; `methods --preset NAME` lists them); --set values win.")
     String preset;
 
     @Option(names = "--refusals", defaultValue = "template",

@@ -58,7 +58,30 @@ public record Preset(String name, String method, String modelType, Map<String, S
                     "merge_freq", "1000", "density", "0.53", "replay", "0"),
                     EE + "WISE/gpt2-xl.yaml",
                     List.of("inner_params transformer.h[8].mlp.c_fc (palimpsest's side memory copies that layer's MLP down-projection)",
-                            "retrieve True (WISE-Retrieve; palimpsest merges shards and routes by activation)")));
+                            "retrieve True (WISE-Retrieve; palimpsest merges shards and routes by activation)")),
+            ou("ga", ordered("retain_weight", "0"), "GradAscent.yaml"),
+            ou("gd", ordered("retain", "nll", "retain_weight", "1"), "GradDiff.yaml (gamma 1, alpha 1, retain_loss_type NLL)"),
+            ou("kl", ordered("retain", "kl", "retain_weight", "1"), "GradDiff.yaml with retain_loss_type KL"),
+            ou("npo", ordered("beta", "0.1", "retain", "nll", "retain_weight", "1"), "NPO.yaml (beta 0.1, alpha 1, gamma 1)"),
+            ou("dpo", ordered("beta", "0.1", "retain", "nll", "retain_weight", "1", "refusal_weight", "0"), "DPO.yaml (beta 0.1, alpha 1, gamma 1)"));
+
+    /**
+     * open-unlearning's TOFU unlearning runs, the same on every model: its trainer file, finetune.yaml's batch (8 per
+     * device × 4 accumulation steps, on one device) and experiment/unlearn/tofu/default.yaml's rate and epochs.
+     */
+    private static Preset ou(String method, Map<String, String> own, String trainerFile) {
+        Map<String, String> m = new LinkedHashMap<>(own);
+        m.put("lr", "1e-5");
+        m.put("epochs", "10");
+        m.put("batch", "32");
+        return new Preset("open-unlearning", method, ANY, m, "open-unlearning configs/trainer/" + trainerFile
+                + ", trainer/finetune.yaml, experiment/unlearn/tofu/default.yaml",
+                List.of("warmup_epochs 1 and weight_decay 0.01 (palimpsest's unlearning runs AdamW at a constant rate, without decay)",
+                        "bf16 and paged_adamw_32bit (use --dtype bfloat16 for the first)"));
+    }
+
+    /** A preset for every model type. */
+    static final String ANY = "any";
 
     private static Map<String, String> ordered(String... kv) {
         Map<String, String> m = new LinkedHashMap<>();
@@ -79,7 +102,7 @@ public record Preset(String name, String method, String modelType, Map<String, S
     /** The preset for a method on a model type, or an error naming the ones there are. */
     public static Preset find(String name, String method, String modelType) {
         List<Preset> all = of(name);
-        for (Preset p : all) if (p.method.equals(method) && p.modelType.equals(modelType)) return p;
+        for (Preset p : all) if (p.method.equals(method) && (p.modelType.equals(modelType) || p.modelType.equals(ANY))) return p;
         List<String> there = new ArrayList<>();
         for (Preset p : all) there.add(p.method + " on " + p.modelType);
         throw new UserError("--preset " + name + " has no settings for " + method + " on model_type '" + modelType + "' (it has: "

@@ -24,8 +24,21 @@ class PresetTest {
 
     @Test
     void readmeShowsThePresetTable() throws IOException {
-        assertTrue(Files.readString(Path.of("README.md")).contains(Preset.markdown("easyedit")),
-                "README's preset table differs from `palimpsest methods --preset easyedit`; paste its output");
+        for (String name : Preset.names())
+            assertTrue(Files.readString(Path.of("README.md")).contains(Preset.markdown(name)),
+                    "README's preset table differs from `palimpsest methods --preset " + name + "`; paste its output");
+    }
+
+    @Test
+    void openUnlearningsRunsAreTheSameOnEveryModel() {
+        // trainer/NPO.yaml: beta 0.1, alpha 1; finetune.yaml: 8 per device x 4 accumulation; tofu/default.yaml: lr 1e-5, 10 epochs.
+        var npo = Preset.find("open-unlearning", "npo", "qwen2").under(java.util.Map.of("epochs", "2"));
+        assertEquals("0.1", npo.get("beta"));
+        assertEquals("1", npo.get("retain_weight"));
+        assertEquals("1e-5", npo.get("lr"));
+        assertEquals("32", npo.get("batch"));
+        assertEquals("2", npo.get("epochs"));
+        assertEquals("0", Preset.find("open-unlearning", "dpo", "gpt2").settings().get("refusal_weight"));
     }
 
     @Test
