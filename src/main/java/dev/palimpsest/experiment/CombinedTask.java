@@ -77,7 +77,7 @@ public final class CombinedTask {
     /**
      * Sequential updating: the edits and forgets arrive in {@code rounds} equal batches, applied one after another to
      * the same model (LOKA places later batches by LSH); after each round the edits and forgets so far are measured.
-     * Rows carry the round number where the one-shot task carries the forget-set size; the one-shot task is one round.
+     * Rows carry their round and the facts forgotten so far; the one-shot task is one round.
      */
     public static List<ResultRow> runRounds(String setting, Path model, Split split, Variant v, int rounds, long seed, Evaluator.Options opts,
             PrintWriter log) {
@@ -94,7 +94,7 @@ public final class CombinedTask {
                 Update u = MethodRegistry.get(v.method()).apply(m, format, now.requests(), split.retain(), v.settings(), seed + r - 1);
                 seconds += u.seconds();
                 Split sofar = new Split(split.edits().subList(0, e * r / rounds), split.forgets().subList(0, f * r / rounds), split.retain());
-                List<ResultRow> measured = measure(setting, v.label(), rounds == 1 ? f : r, m, base, format, sofar, retain, seconds, seed, opts);
+                List<ResultRow> measured = measure(setting, v.label(), r, m, base, format, sofar, retain, seconds, seed, opts);
                 rows.addAll(measured);
                 Map<String, Double> shown = summary(measured);
                 log.printf("%s / %s%s: edit reliability %.3f, generalization %.3f, forget ROUGE-1 %.3f, retain ROUGE-1 %.3f, locality %.3f (update %.1f s)%n",
@@ -105,7 +105,7 @@ public final class CombinedTask {
         return rows;
     }
 
-    private static List<ResultRow> measure(String setting, String label, int key, LanguageModel m, LanguageModel base, QuestionFormat format,
+    private static List<ResultRow> measure(String setting, String label, int round, LanguageModel m, LanguageModel base, QuestionFormat format,
             Split split, List<QaItem> retain, double seconds, long seed, Evaluator.Options opts) {
         List<ResultRow> rows = new ArrayList<>();
         List<EditItem> edits = new ArrayList<>();
@@ -122,10 +122,10 @@ public final class CombinedTask {
                     para.isEmpty() ? List.of() : List.of(para.get(para.size() - 1)), lp, la));
         }
         if (!edits.isEmpty())
-            rows.add(new ResultRow(setting, label, key, seed, "edit", Evaluator.edits(m, base, format, edits, opts).summary(), seconds));
+            rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "edit", Evaluator.edits(m, base, format, edits, opts).summary(), seconds));
         if (!split.forgets().isEmpty())
-            rows.add(new ResultRow(setting, label, key, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), seconds));
-        rows.add(new ResultRow(setting, label, key, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), seconds));
+            rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), seconds));
+        rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), seconds));
         return rows;
     }
 

@@ -60,7 +60,7 @@ public final class ExperimentRunner {
             for (Map.Entry<String, List<QaItem>> e : sets.entrySet()) {
                 if (e.getValue().isEmpty()) continue;
                 Map<String, Object> metrics = Evaluator.qa(m, format, e.getValue(), opts).summary();
-                rows.add(new ResultRow(r.setting().name(), r.label(), r.forgetSize(), r.seed(), e.getKey(), metrics,
+                rows.add(new ResultRow(r.setting().name(), r.label(), r.forgetSize(), 1, r.seed(), e.getKey(), metrics,
                         u.seconds()));
             }
             log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s, evaluation %.1f s)%n",

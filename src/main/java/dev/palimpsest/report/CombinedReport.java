@@ -12,7 +12,7 @@ import dev.palimpsest.io.AtomicFiles;
 
 /**
  * The combined task's report (LOKA's: edit and forget at once): one line per method, or per method and round with a
- * chart per column, from the rows of its runs. Each round is kept in a row's {@code forgetSize} field.
+ * chart per column, from the rows of its runs. Each row names its round.
  */
 public final class CombinedReport {
     private CombinedReport() {}
@@ -39,8 +39,8 @@ public final class CombinedReport {
     public static String roundsMarkdown(List<ResultRow> rows, String title) {
         StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList())
-            for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray()) {
-                List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList();
+            for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::round).distinct().sorted().toArray()) {
+                List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.round() == r).toList();
                 sb.append("| ").append(method).append(" | ").append(r).append(" |");
                 for (double v : CombinedTask.summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
                 sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
@@ -52,12 +52,12 @@ public final class CombinedReport {
     public static Map<String, double[][]> roundSeries(List<ResultRow> rows, String column) {
         Map<String, double[][]> out = new LinkedHashMap<>();
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
-            int[] rounds = rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::forgetSize).distinct().sorted().toArray();
+            int[] rounds = rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::round).distinct().sorted().toArray();
             double[][] xy = new double[2][rounds.length];
             for (int i = 0; i < rounds.length; i++) {
                 int r = rounds[i];
                 xy[0][i] = r;
-                xy[1][i] = CombinedTask.summary(rows.stream().filter(x -> x.method().equals(method) && x.forgetSize() == r).toList()).get(column);
+                xy[1][i] = CombinedTask.summary(rows.stream().filter(x -> x.method().equals(method) && x.round() == r).toList()).get(column);
             }
             out.put(method, xy);
         }

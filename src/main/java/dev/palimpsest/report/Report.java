@@ -94,11 +94,11 @@ public final class Report {
     static String csv(List<ResultRow> rows) {
         Set<String> keys = new TreeSet<>();
         for (ResultRow r : rows) keys.addAll(r.metrics().keySet());
-        StringBuilder sb = new StringBuilder("setting,method,forget_size,seed,split,update_seconds");
+        StringBuilder sb = new StringBuilder("setting,method,forget_size,round,seed,split,update_seconds");
         for (String k : keys) sb.append(',').append(k);
         sb.append('\n');
         for (ResultRow r : rows) {
-            sb.append(String.join(",", r.setting(), r.method(), String.valueOf(r.forgetSize()), String.valueOf(r.seed()),
+            sb.append(String.join(",", r.setting(), r.method(), String.valueOf(r.forgetSize()), String.valueOf(r.round()), String.valueOf(r.seed()),
                     r.split(), String.valueOf(r.updateSeconds())));
             for (String k : keys) {
                 Object v = r.metrics().get(k);

@@ -47,12 +47,12 @@ class CombinedTaskTest {
         assertEquals(6, rows.size());
         for (int round : new int[] {1, 2}) {
             for (String split : List.of("edit", "forget", "retain")) {
-                ResultRow row = rows.stream().filter(x -> x.forgetSize() == round && x.split().equals(split)).findFirst().orElseThrow();
+                ResultRow row = rows.stream().filter(x -> x.round() == round && x.split().equals(split)).findFirst().orElseThrow();
                 int expected = split.equals("retain") ? s.retain().size() : 2 * round;
                 assertEquals(expected, ((Number) row.metrics().get("n")).intValue(), split + " after round " + round);
             }
         }
-        double rel = rows.stream().filter(x -> x.forgetSize() == 2 && x.split().equals("edit")).findFirst().orElseThrow().metric("reliability");
+        double rel = rows.stream().filter(x -> x.round() == 2 && x.split().equals("edit")).findFirst().orElseThrow().metric("reliability");
         assertTrue(rel >= 0 && rel <= 1);
         String md = dev.palimpsest.report.CombinedReport.roundsMarkdown(rows, "t");
         assertTrue(md.contains("| FT + NPO | 1 |") && md.contains("| FT + NPO | 2 |"), md);

@@ -21,7 +21,7 @@ class ReportTest {
     Path tmp;
 
     static ResultRow row(String method, int n, String split, double r1) {
-        return new ResultRow("pretrained knowledge", method, n, 0, split,
+        return new ResultRow("pretrained knowledge", method, n, 1, 0, split,
                 Map.of("n", n, "rouge1_recall", r1, "probability", 0.5, "mrr", 0.25, "hit_rate", 1.0), 1.5);
     }
 
