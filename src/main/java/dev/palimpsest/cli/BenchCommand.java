@@ -15,6 +15,7 @@ import dev.palimpsest.bench.ForwardBench;
 import dev.palimpsest.bench.ModelBench;
 import dev.palimpsest.bench.TrainBench;
 import dev.palimpsest.io.Json;
+import dev.palimpsest.io.PalimpsestHome;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.Family;
 
@@ -130,7 +131,7 @@ final class BenchCommand implements Runnable {
             DType d = ModelOption.parse(dtype);
             if (d == null) throw new UserError("bench model: --dtype must be bfloat16, float16 or float32");
             var out = spec.commandLine().getOut();
-            var r = ModelBench.run(shape, d, dev.palimpsest.world.DefaultModel.cacheRoot().resolve("bench"), !noEdit, out);
+            var r = ModelBench.run(shape, d, PalimpsestHome.root().resolve("bench"), !noEdit, out);
             if (json) out.println(Json.MAPPER.writeValueAsString(r));
             return 0;
         }

@@ -7,7 +7,7 @@ import java.util.List;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.io.OutputPolicy;
-import dev.palimpsest.world.DefaultModel;
+import dev.palimpsest.io.PalimpsestHome;
 import picocli.CommandLine.Option;
 
 /**
@@ -34,7 +34,7 @@ final class OverwriteOption {
         List<OutputPolicy.Guarded> g = new ArrayList<>();
         if (model != null && !model.toString().equals("default")) g.add(new OutputPolicy.Guarded(model, "the input model"));
         for (Path p : data) if (p != null) g.add(new OutputPolicy.Guarded(p, "an input file"));
-        g.add(new OutputPolicy.Guarded(DefaultModel.cacheRoot(), "palimpsest's cache"));
+        g.add(new OutputPolicy.Guarded(PalimpsestHome.root(), "palimpsest's cache"));
         return g;
     }
 }

@@ -20,6 +20,7 @@ import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Answers;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.CacheLock;
+import dev.palimpsest.io.PalimpsestHome;
 import dev.palimpsest.io.TempPaths;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.Checkpoint;
@@ -63,17 +64,10 @@ public final class DefaultModel {
     public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,
             double seconds, double finalLoss) {}
 
-    /** The cache root: the system property palimpsest.home (the tests set it), $PALIMPSEST_HOME, else ~/.cache/palimpsest. */
-    public static Path cacheRoot() {
-        String prop = System.getProperty("palimpsest.home");
-        if (prop != null && !prop.isBlank()) return Path.of(prop);
-        String home = System.getenv("PALIMPSEST_HOME");
-        return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "palimpsest");
-    }
 
     /** The folder of the default model for a seed: {@code model/} and {@code world/} inside it. */
     public static Path folder(long seed) {
-        return cacheRoot().resolve("default-w" + World.VERSION + "-r" + RECIPE_VERSION + "-s" + seed);
+        return PalimpsestHome.root().resolve("default-w" + World.VERSION + "-r" + RECIPE_VERSION + "-s" + seed);
     }
 
     /**

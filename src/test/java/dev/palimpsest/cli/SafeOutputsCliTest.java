@@ -22,9 +22,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.io.FolderRecord;
+import dev.palimpsest.io.PalimpsestHome;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.TinyModels;
-import dev.palimpsest.world.DefaultModel;
 
 /**
  * The cases of the "never lose a user's data" audit, each with its promised result: outputs that would
@@ -107,8 +107,8 @@ class SafeOutputsCliTest {
         refused(CliRun.of(update(model, Path.of("/"), "--overwrite")), "is the root folder");
         refused(CliRun.of(update(model, Path.of("."), "--overwrite")), "is the working directory");
         refused(CliRun.of(update(model, Path.of("").toAbsolutePath().getParent(), "--overwrite")), "contains the working directory");
-        refused(CliRun.of(update(model, DefaultModel.cacheRoot(), "--overwrite")), "palimpsest's cache");
-        refused(CliRun.of(update(model, DefaultModel.cacheRoot().resolve("mine"))), "is inside palimpsest's cache");
+        refused(CliRun.of(update(model, PalimpsestHome.root(), "--overwrite")), "palimpsest's cache");
+        refused(CliRun.of(update(model, PalimpsestHome.root().resolve("mine"))), "is inside palimpsest's cache");
     }
 
     @Test

@@ -21,6 +21,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import me.tongfei.progressbar.ProgressBar;
 
 import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.PalimpsestHome;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.DType;
@@ -128,7 +129,7 @@ public final class SecondMoment {
      * text and how many of its tokens it used.
      */
     public static Tensor forMethod(String method, LanguageModel m, int layer, StatisticsCorpus corpus, int maxTokens) {
-        Path dir = dev.palimpsest.world.DefaultModel.cacheRoot().resolve("stats");
+        Path dir = PalimpsestHome.root().resolve("stats");
         try {
             Moment c = cached(m, layer, corpus.lines(), maxTokens, dir);
             dev.palimpsest.io.Progress.note(String.format("%s: keys' second moment at layer %d over %d tokens of %s%s", method, layer,
