@@ -67,17 +67,20 @@ public record Preset(String name, String method, String modelType, Map<String, S
 
     /**
      * open-unlearning's TOFU unlearning runs, the same on every model: its trainer file, finetune.yaml's batch (8 per
-     * device × 4 accumulation steps, on one device) and experiment/unlearn/tofu/default.yaml's rate and epochs.
+     * device × 4 accumulation steps, on one device) and experiment/unlearn/tofu/default.yaml's rate, epochs, one warm-up
+     * epoch and weight decay, under transformers' default linear schedule.
      */
     private static Preset ou(String method, Map<String, String> own, String trainerFile) {
         Map<String, String> m = new LinkedHashMap<>(own);
         m.put("lr", "1e-5");
         m.put("epochs", "10");
         m.put("batch", "32");
+        m.put("weight_decay", "0.01");
+        m.put("warmup_epochs", "1");
+        m.put("lr_schedule", "linear");
         return new Preset("open-unlearning", method, ANY, m, "open-unlearning configs/trainer/" + trainerFile
                 + ", trainer/finetune.yaml, experiment/unlearn/tofu/default.yaml",
-                List.of("warmup_epochs 1 and weight_decay 0.01 (palimpsest's unlearning runs AdamW at a constant rate, without decay)",
-                        "bf16 and paged_adamw_32bit (use --dtype bfloat16 for the first)"));
+                List.of("bf16 and paged_adamw_32bit (use --dtype bfloat16 for the first; palimpsest's AdamW keeps fp32 masters)"));
     }
 
     /** A preset for every model type. */

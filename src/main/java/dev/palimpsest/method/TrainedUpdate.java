@@ -66,7 +66,10 @@ public final class TrainedUpdate implements UpdateMethod {
                 Setting.nonNegative("retain_weight").is(recipe.retainWeight(), "its weight"),
                 Setting.atLeast("epochs", 1).is(recipe.epochs(), "passes over the requests"),
                 Setting.atLeast("batch", 1).is(recipe.batch(), "requests (and as many retain questions) per step"),
-                Setting.learningRate("lr").rule("5e-4 below 50M parameters, else 1e-5", "AdamW rate, constant"),
+                Setting.learningRate("lr").rule("5e-4 below 50M parameters, else 1e-5", "AdamW rate"),
+                Setting.nonNegative("weight_decay").is(0.0, "AdamW weight decay"),
+                Setting.nonNegative("warmup_epochs").is(0.0, "epochs of linear warm-up from 0 to lr"),
+                Setting.oneOf("lr_schedule", "constant", "linear").is("constant", "after the warm-up: constant, or falling linearly to 0"),
                 Setting.atLeast("lora_rank", 0).is(0, "0: all weights; else LoRA of this rank on every linear layer but the head"),
                 Setting.flag(LORA_MERGE).is("true", "merge the adapters into the weights at the end; false keeps them for --adapter-out")));
         if (recipe.forget() == null || recipe.forget() == LossTerms.Forget.NPO || recipe.forget() == LossTerms.Forget.DPO)
@@ -131,7 +134,10 @@ public final class TrainedUpdate implements UpdateMethod {
             }
         }
         try {
-            return TrainingLoop.run(name(), m, rank, mergeLora, lr, run.seed(), steps, b -> {
+            int perEpoch = (all.size() + batch - 1) / batch;
+            TrainingLoop.Rate rate = new TrainingLoop.Rate(lr, s.real("weight_decay"), (int) Math.round(s.real("warmup_epochs") * perEpoch),
+                    s.text("lr_schedule").equals("linear"));
+            return TrainingLoop.run(name(), m, rank, mergeLora, rate, run.seed(), steps, b -> {
                 Tensor loss = Tensors.zeros(ScalarType.Float);
                 if (!b.edits().isEmpty()) loss = loss.add(LossTerms.edit(net, all, b.edits(), pad));
                 if (!b.forgets().isEmpty()) loss = loss.add(LossTerms.forget(net, all, b.forgets(), ref, forget, beta, refusalWeight, pad));
