@@ -46,7 +46,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--epochs", defaultValue = "30",
             description = "Epochs of one warm-up + cosine cycle (default ${DEFAULT-VALUE}). Below the target at its end, another cycle follows "
-                    + "while the last one still gained ROUGE-1 (with the rate doubled, up to 4 times, when it gained little far from the target).")
+                    + "while the last one still raised ROUGE-1 or lowered the loss by a tenth (with the rate doubled, up to 4 times, when it gained under 0.1 far from the target).")
     int epochs;
 
     @Option(names = "--max-epochs", defaultValue = "150", description = "Epochs over all cycles at most (default ${DEFAULT-VALUE}).")

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.Preset;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.UpdateMethod;
 import picocli.CommandLine.Command;
@@ -26,7 +27,7 @@ final class MethodsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        out.print(preset != null ? dev.palimpsest.method.Preset.markdown(preset) : markdown ? markdown() : text());
+        out.print(preset != null ? Preset.markdown(preset) : markdown ? markdown() : text());
         out.flush();
         return 0;
     }

@@ -1,11 +1,13 @@
 package dev.palimpsest.eval;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
+import dev.palimpsest.UserError;
 import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.model.Generator;
@@ -41,7 +43,7 @@ public final class Evaluator {
             return switch (s) {
                 case "greedy" -> GREEDY;
                 case "teacher-forced" -> TEACHER_FORCED;
-                default -> throw new dev.palimpsest.UserError("--ranks must be greedy or teacher-forced, not '" + s + "'");
+                default -> throw new UserError("--ranks must be greedy or teacher-forced, not '" + s + "'");
             };
         }
 
@@ -94,7 +96,7 @@ public final class Evaluator {
             m.put("names_entities", mean(QaRow::namesEntities));
             m.put("repetition_rate", mean(QaRow::repetition));
             double[] ppl = rows.stream().filter(r -> r.basePerplexity() != null).mapToDouble(QaRow::basePerplexity).toArray();
-            if (ppl.length > 0) m.put("base_perplexity", java.util.Arrays.stream(ppl).average().orElse(Double.NaN));
+            if (ppl.length > 0) m.put("base_perplexity", Arrays.stream(ppl).average().orElse(Double.NaN));
             return m;
         }
     }
@@ -134,7 +136,7 @@ public final class Evaluator {
         List<String> generated = new ArrayList<>();
         for (Generator.Generation g : greedy)
             generated.add((g.tokens().length <= o.maxNewTokens() ? g.text()
-                    : tok.decode(java.util.Arrays.copyOf(g.tokens(), o.maxNewTokens()))).strip());
+                    : tok.decode(Arrays.copyOf(g.tokens(), o.maxNewTokens()))).strip());
         List<Scorer.Scored> ranked = o.ranks() == Ranks.TEACHER_FORCED ? scored
                 : Scorer.scoreAlong(m.net(), prompts, greedyContexts(tok, greedy, answers), answers, o.batchSize(), tok.padId());
         Wrong[] wrong = wrongAnswers(m, f, items, prompts, o);

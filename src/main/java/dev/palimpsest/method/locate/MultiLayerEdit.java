@@ -78,8 +78,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
 
     @Override
     public String whenItDoesNotTake() {
-        return "the edit locus: keys read at the subject's last token (position=auto with a subject) cannot flip facts in a model "
-                + "that reads names at the end of the prompt; try --set position=last, or other layers";
+        return EditPrompts.LOCUS_HINT;
     }
 
     @Override
@@ -94,7 +93,7 @@ abstract class MultiLayerEdit implements UpdateMethod {
                 Setting.atLeast("batch_size", 0).is(0, "edits solved together; 0: all at once"),
                 Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
                 Setting.oneOf("position", "auto", "subject", "last").is("auto", "where keys are read: subject's last token, prompt's last token; auto: subject when the request names one"),
-                Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required", "a text file for the keys' second moment (one passage per line)"),
+                StatisticsCorpus.SETTING,
                 Setting.oneOf("tokens", "first", "all").is("all", "edit the target's first token, or one key per target token")));
         s.addAll(solverSettings());
         return s;

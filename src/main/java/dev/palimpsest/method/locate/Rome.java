@@ -52,8 +52,7 @@ public final class Rome implements UpdateMethod {
 
     @Override
     public String whenItDoesNotTake() {
-        return "the edit locus: keys read at the subject's last token (position=auto with a subject) cannot flip facts in a model "
-                + "that reads names at the end of the prompt; try --set position=last, or other layers";
+        return EditPrompts.LOCUS_HINT;
     }
 
     @Override
@@ -72,7 +71,7 @@ public final class Rome implements UpdateMethod {
                 Setting.atLeast("mom2_tokens", 1).is(20_000, "corpus tokens for the keys' second moment C"),
                 Setting.flag("mom2_adjustment").is("true", "solve against C; false: C = I, a plain rank-one projection (EasyEdit's ROME on Llama; no corpus)"),
                 Setting.oneOf("position", "auto", "subject", "last").is("auto", "where the key is read: subject's last token, prompt's last token; auto: subject when the request names one"),
-                Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required", "a text file for the keys' second moment (one passage per line)"),
+                StatisticsCorpus.SETTING,
                 Setting.oneOf("tokens", "first", "all").is("first", "edit the target's first token, or one key per target token"));
     }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import dev.palimpsest.UserError;
+import dev.palimpsest.method.Setting;
 import dev.palimpsest.model.LanguageModel;
 
 /**
@@ -15,6 +16,10 @@ import dev.palimpsest.model.LanguageModel;
  * directions matter to it, silently.
  */
 public record StatisticsCorpus(String name, List<String> lines) {
+    /** The {@code corpus} setting of the methods that read one. */
+    static final Setting SETTING = Setting.text("corpus").rule("a built-in world's model: its pretraining text; any other model: required",
+            "a text file for the keys' second moment (one passage per line)");
+
     /** Where a built-in world keeps its pretraining text, relative to the folder of its models. */
     static final String WORLD_CORPUS = "world/corpus.txt";
 
