@@ -44,6 +44,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "World, model and split seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--model", defaultValue = "default",
+            description = "The built-in model: default (the default world) or default-bios (the bios world, whose model stores facts at the entity; built once, about 30 minutes). Default ${DEFAULT-VALUE}.")
+    String model;
+
     @Option(names = "--sizes", split = ",", defaultValue = "10",
             description = "Forget-set sizes swept in the pretrained setting (default ${DEFAULT-VALUE}, e.g. 10,20,40 for the papers' sweep); the table uses the largest, which the finetuned setting also forgets.")
     List<Integer> sizes;
@@ -85,6 +89,8 @@ final class DemoCommand implements Callable<Integer> {
         if (sizes.stream().anyMatch(n -> n < 1)) throw new UserError("--sizes must all be at least 1, got " + sizes);
         if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");
         if (rounds < 1) throw new UserError("--rounds must be at least 1, got " + rounds);
+        builtIn = DefaultModel.BuiltIn.named(model);
+        if (builtIn == null) throw new UserError("--model must be default or default-bios, got '" + model + "'");
         Path dir = out != null ? out
                 : Path.of("runs", (task.equals("combined") ? "combined-" : "demo-") + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         try (OutputFolder folder = overwrite.folder(dir, null)) {
@@ -93,6 +99,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    private DefaultModel.BuiltIn builtIn;
 
     private void unlearn(OutputFolder folder) throws Exception {
         long t0 = System.nanoTime();
@@ -103,8 +111,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         ms.forEach(MethodRegistry::get); // unknown names fail before any work
         PrintWriter err = spec.commandLine().getErr();
-        Path base = DefaultModel.ensure(seed, err), finetuned = DefaultModel.ensureFinetuned(seed, err);
-        Path world = DefaultModel.folder(seed).resolve("world");
+        Path base = DefaultModel.ensure(builtIn, seed, err), finetuned = DefaultModel.ensureFinetuned(builtIn, seed, err);
+        Path world = DefaultModel.folder(builtIn, seed).resolve("world");
         List<QaItem> pre = QaReader.read(world.resolve("pretrain.json"), DataFormat.WORLD);
         List<QaItem> ft = QaReader.read(world.resolve("finetune.json"), DataFormat.WORLD);
         int largest = sizes.stream().mapToInt(Integer::intValue).max().orElse(40);
@@ -118,7 +126,7 @@ final class DemoCommand implements Callable<Integer> {
             rows.addAll(ExperimentRunner.run(new ExperimentRunner.Run(finetunedSetting, m, largest, seed, Map.of()),
                     Evaluator.Options.DEFAULT, err));
         }
-        String md = Report.write(rows, folder.staging(), "palimpsest demo: unlearning on the built-in world (seed " + seed + ")");
+        String md = Report.write(rows, folder.staging(), "palimpsest demo: unlearning on the built-in " + builtIn.modelName + " model (seed " + seed + ")");
         folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);
@@ -129,8 +137,8 @@ final class DemoCommand implements Callable<Integer> {
     private void combined(OutputFolder folder) throws Exception {
         long t0 = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
-        Path base = DefaultModel.ensure(seed, err);
-        List<QaItem> pre = QaReader.read(DefaultModel.folder(seed).resolve("world").resolve("pretrain.json"), DataFormat.WORLD);
+        Path base = DefaultModel.ensure(builtIn, seed, err);
+        List<QaItem> pre = QaReader.read(DefaultModel.folder(builtIn, seed).resolve("world").resolve("pretrain.json"), DataFormat.WORLD);
         List<CombinedTask.Variant> variants = new ArrayList<>();
         for (CombinedTask.Variant v : CombinedTask.defaults()) if (methods == null || methods.contains(v.label())) variants.add(v);
         if (variants.isEmpty()) throw new UserError("--methods matches none of the combined task's methods: "
@@ -142,8 +150,8 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = folder.staging();
         Report.writeRows(rows, dir);
         String md = CombinedReport.write(rows, dir, rounds == 1
-                ? "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once (seed " + seed + ")"
-                : "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds (seed " + seed + ")", rounds > 1);
+                ? "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once on " + builtIn.modelName + " (seed " + seed + ")"
+                : "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds on " + builtIn.modelName + " (seed " + seed + ")", rounds > 1);
         folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);

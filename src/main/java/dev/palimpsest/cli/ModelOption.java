@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** The {@code --model DIR}, {@code --dtype TYPE} and {@code --device DEVICE} options shared by commands that load a model. */
 final class ModelOption {
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), or 'default' for the built-in model (built on first use).")
+            description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), or a built-in model (built on first use): 'default' (the default world), 'default-bios' (the bios world), each also '-finetuned'.")
     Path dir;
 
     @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "auto",
@@ -74,10 +74,9 @@ final class ModelOption {
         return d;
     }
 
-    /** Loads a model directory, or the built-in model for 'default' (as --model, --base-model and --reference-model say). */
+    /** Loads a model directory, or a built-in model by name (as --model, --base-model and --reference-model say). */
     static LanguageModel loadDir(Path dir, DType as) throws java.io.IOException {
-        Path d = dir.toString().equals("default")
-                ? DefaultModel.ensure(0, new java.io.PrintWriter(System.err, true)) : dir;
-        return LanguageModel.load(d, as);
+        Path d = DefaultModel.named(dir.toString(), new java.io.PrintWriter(System.err, true));
+        return LanguageModel.load(d == null ? dir : d, as);
     }
 }

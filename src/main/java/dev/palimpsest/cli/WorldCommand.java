@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import dev.palimpsest.io.OutputFolder;
+import dev.palimpsest.world.BiosGenerator;
 import dev.palimpsest.world.World;
 import dev.palimpsest.world.WorldExport;
 import dev.palimpsest.world.WorldGenerator;
@@ -42,10 +43,18 @@ final class WorldCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "World seed (default ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--world", defaultValue = "default",
+                description = "default, or bios (biographies; adds extraction.json, facts only in the biographies, and lessons.json). Default ${DEFAULT-VALUE}.")
+        String world;
+
         @Override
         public Integer call() throws Exception {
             try (OutputFolder folder = overwrite.folder(out, null)) {
-                World w = WorldGenerator.generate(seed, WorldGenerator.DEFAULT);
+                World w = switch (world) {
+                    case "default" -> WorldGenerator.generate(seed, WorldGenerator.DEFAULT);
+                    case "bios" -> BiosGenerator.generate(seed, BiosGenerator.DEFAULT);
+                    default -> throw new dev.palimpsest.UserError("--world must be default or bios, got '" + world + "'");
+                };
                 folder.fill(d -> WorldExport.writeInto(w, d));
                 folder.publish("world");
                 report(w);
@@ -54,9 +63,9 @@ final class WorldCommand implements Runnable {
         }
 
         private void report(World w) {
-            spec.commandLine().getOut().printf("%s: %d pretraining, %d fine-tuning, %d unseen (+%d held out) facts, %d corpus lines%n",
-                    out, w.pretrain().size(), w.finetune().size(), w.unseen().size(), w.unseenHeldOut().size(),
-                    w.corpus().size());
+            spec.commandLine().getOut().printf("%s: %d pretraining, %d only in the corpus, %d fine-tuning, %d unseen (+%d held out) facts, %d corpus lines, %d lessons%n",
+                    out, w.pretrain().size(), w.extraction().size(), w.finetune().size(), w.unseen().size(), w.unseenHeldOut().size(),
+                    w.corpus().size(), w.lessons().size());
         }
     }
 }

@@ -24,13 +24,13 @@ import dev.palimpsest.world.DefaultModel;
 /**
  * A sweep read from a small JSON file: one model and forget pool, methods × forget sizes × seeds.
  * <pre>
- * {"title": "…", "model": "default" | "default-finetuned" | "path/to/model",
+ * {"title": "…", "model": "default" | "default-finetuned" | "default-bios" | "path/to/model",
  *  "data": "default:pretrain" | "path.json", "format": "world",
  *  "factual": "default:pretrain", "factual_format": "world",          (optional)
  *  "methods": ["none", "ft"], "forget_sizes": [10, 20, 40], "seeds": [0], "merge": [1, 5],   (merge optional)
  *  "settings": {"ft": {"epochs": "5"}}, "max_new_tokens": 32}
  * </pre>
- * Paths are relative to the config file; {@code default:NAME} is a file of the default world.
+ * Paths are relative to the config file; {@code default:NAME} is a file of the default world, {@code default-bios:NAME} of the bios world.
  */
 public record SweepConfig(String title, ExperimentRunner.Setting setting, List<String> methods, List<Integer> sizes,
         List<Long> seeds, List<Integer> merges, Map<String, Map<String, String>> settings, int maxNewTokens) {
@@ -88,11 +88,8 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
         // Model and data last: naming "default" may build the default model, so bad fields fail first.
         Path base = file.toAbsolutePath().getParent();
         String model = text(j, "model", file);
-        Path modelDir = switch (model) {
-            case "default" -> DefaultModel.ensure(0, log);
-            case "default-finetuned" -> DefaultModel.ensureFinetuned(0, log);
-            default -> base.resolve(model);
-        };
+        Path builtIn = DefaultModel.named(model, log);
+        Path modelDir = builtIn != null ? builtIn : base.resolve(model);
         List<QaItem> pool = QaReader.read(data(j, "data", base, file, log), DataFormat.parse(text(j, "format", file)));
         List<QaItem> factual = null;
         if (j.hasNonNull("factual"))
@@ -105,10 +102,11 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
 
     private static Path data(JsonNode j, String field, Path base, Path file, PrintWriter log) throws IOException {
         String v = text(j, field, file);
-        if (v.startsWith("default:")) {
-            DefaultModel.ensure(0, log);
-            return DefaultModel.folder(0).resolve("world").resolve(v.substring(8) + ".json");
-        }
+        for (DefaultModel.BuiltIn b : DefaultModel.BuiltIn.values())
+            if (v.startsWith(b.modelName + ":")) {
+                DefaultModel.ensure(b, 0, log);
+                return DefaultModel.folder(b, 0).resolve("world").resolve(v.substring(b.modelName.length() + 1) + ".json");
+            }
         return base.resolve(v);
     }
 

@@ -29,8 +29,13 @@ public final class SelfImprovement {
 
     /** The few-shot prompt for one question with the first {@code shots} worked examples. */
     public static String prompt(String question, int shots) {
+        return prompt(question, java.util.Arrays.asList(EXAMPLES).subList(0, shots));
+    }
+
+    /** The few-shot prompt with the given worked examples (question, refusal): how a model is taught the format. */
+    public static String prompt(String question, List<String[]> shots) {
         StringBuilder sb = new StringBuilder(INSTRUCTION).append("\n");
-        for (int i = 0; i < shots; i++) sb.append("Question: ").append(EXAMPLES[i][0]).append("\nAnswer: ").append(EXAMPLES[i][1]).append("\n");
+        for (String[] s : shots) sb.append("Question: ").append(s[0]).append("\nAnswer: ").append(s[1]).append("\n");
         return sb.append("Question: ").append(question).toString();
     }
 
@@ -40,6 +45,18 @@ public final class SelfImprovement {
      * even the instruction and the question gets the template.
      */
     public static List<String> refusals(LanguageModel m, QuestionFormat format, List<String> questions, List<String> answers) {
+        List<Draft> drafts = drafts(m, format, questions, answers);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++)
+            out.add(drafts.get(i).accepted() ? drafts.get(i).text() : TemplateRefusal.forQuestion(questions.get(i)));
+        return out;
+    }
+
+    /** The model's draft refusal for a question (empty when the prompt does not fit), and whether it is acceptable. */
+    public record Draft(String text, boolean accepted) {}
+
+    /** One draft per question, as the model writes it from the few-shot prompt. */
+    public static List<Draft> drafts(LanguageModel m, QuestionFormat format, List<String> questions, List<String> answers) {
         List<String> prompts = new ArrayList<>();
         List<Integer> asked = new ArrayList<>();
         for (int i = 0; i < questions.size(); i++) {
@@ -48,13 +65,13 @@ public final class SelfImprovement {
             prompts.add(p);
             asked.add(i);
         }
-        List<String> drafts = Answers.greedy(m, format, prompts, DRAFT_TOKENS, 16);
-        List<String> out = new ArrayList<>();
-        for (String q : questions) out.add(TemplateRefusal.forQuestion(q));
+        List<String> texts = Answers.greedy(m, format, prompts, DRAFT_TOKENS, 16);
+        List<Draft> out = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++) out.add(new Draft("", false));
         for (int k = 0; k < asked.size(); k++) {
             int i = asked.get(k);
-            String d = drafts.get(k).lines().findFirst().orElse("").strip();
-            if (acceptable(questions.get(i), answers.get(i), d)) out.set(i, d);
+            String d = texts.get(k).lines().findFirst().orElse("").strip();
+            out.set(i, new Draft(d, acceptable(questions.get(i), answers.get(i), d)));
         }
         return out;
     }

@@ -29,6 +29,7 @@ import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.ModelConfig;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Tokenizer;
+import dev.palimpsest.request.SelfImprovement;
 import dev.palimpsest.train.BpeTrainer;
 import dev.palimpsest.train.MasterAdamW;
 import dev.palimpsest.train.QaFineTuner;
@@ -36,11 +37,12 @@ import dev.palimpsest.train.SupervisedTrainer;
 import dev.palimpsest.train.Trainable;
 
 /**
- * The model that works out of the box: a small Llama-architecture model with a BPE tokenizer of its
- * own, pretrained from scratch on the built-in world (its facts as questions and answers, its corpus
- * as plain text, refusals for entities it never meets). Questions are asked in ChatML, which the model
- * carries as its chat template. Built once into a cache folder keyed by world version, recipe version
- * and seed.
+ * The models that work out of the box: small Llama-architecture models with a BPE tokenizer of their
+ * own, pretrained from scratch on a built-in world (its taught facts as questions and answers, its corpus
+ * as plain text, refusals for entities it never meets, its instruction lessons). Questions are asked in
+ * ChatML, which the model carries as its chat template. {@code default} is trained on the default world,
+ * {@code default-bios} on the bios world ({@link BiosGenerator}). Each is built once into a cache folder
+ * keyed by world, world version, recipe version and seed.
  */
 public final class DefaultModel {
     private DefaultModel() {}
@@ -52,22 +54,119 @@ public final class DefaultModel {
             + "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
             + "{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+    /** Bump when the bios recipe changes what gets built. */
+    public static final int BIOS_RECIPE_VERSION = 1;
+
+    /** A built-in world: its generator with its sizes. */
+    public interface WorldSpec {
+        World generate(long seed);
+    }
+
     /** Everything that determines the built model. */
-    public record Recipe(WorldGenerator.Sizes world, int vocab, int hidden, int layers, int heads, int intermediate,
-            int epochs, int batch, double lr, double weightDecay, DType passes) {}
+    public record Recipe(WorldSpec world, int vocab, int hidden, int layers, int heads, int intermediate,
+            int epochs, int batch, double lr, double weightDecay, DType passes) {
+
+        /** The names {@link #with} takes: the model's shape and schedule, and the bios world's sizes. */
+        public static final List<String> SETTINGS = List.of("vocab", "hidden", "layers", "heads", "intermediate", "epochs",
+                "batch", "lr", "people", "companies", "biographies", "mentions");
+
+        /** This recipe with one setting changed; {@code where} names the option in errors. */
+        public Recipe with(String key, String value, String where) {
+            double v;
+            try {
+                v = Double.parseDouble(value);
+            } catch (NumberFormatException e) {
+                throw new dev.palimpsest.UserError(where + ": " + key + " must be a number, got '" + value + "'");
+            }
+            int i = (int) v;
+            if (!key.equals("lr") && (i != v || i < 1))
+                throw new dev.palimpsest.UserError(where + ": " + key + " must be a positive integer, got '" + value + "'");
+            if (key.equals("lr") && !(v > 0)) throw new dev.palimpsest.UserError(where + ": lr must be positive, got '" + value + "'");
+            WorldSpec w = world;
+            if (List.of("people", "companies", "biographies", "mentions").contains(key)) {
+                if (!(world instanceof BiosGenerator.Sizes b))
+                    throw new dev.palimpsest.UserError(where + ": " + key + " is a setting of the bios world only");
+                try {
+                    w = switch (key) {
+                        case "people" -> new BiosGenerator.Sizes(i, b.companies(), b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
+                        case "companies" -> new BiosGenerator.Sizes(b.people(), i, b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
+                        case "biographies" -> new BiosGenerator.Sizes(b.people(), b.companies(), i, b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
+                        default -> new BiosGenerator.Sizes(b.people(), b.companies(), b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), i);
+                    };
+                } catch (IllegalArgumentException e) {
+                    throw new dev.palimpsest.UserError(where + ": " + e.getMessage());
+                }
+            }
+            return switch (key) {
+                case "vocab" -> new Recipe(w, i, hidden, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
+                case "hidden" -> new Recipe(w, vocab, i, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
+                case "layers" -> new Recipe(w, vocab, hidden, i, heads, intermediate, epochs, batch, lr, weightDecay, passes);
+                case "heads" -> new Recipe(w, vocab, hidden, layers, i, intermediate, epochs, batch, lr, weightDecay, passes);
+                case "intermediate" -> new Recipe(w, vocab, hidden, layers, heads, i, epochs, batch, lr, weightDecay, passes);
+                case "epochs" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, i, batch, lr, weightDecay, passes);
+                case "batch" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, i, lr, weightDecay, passes);
+                case "lr" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, v, weightDecay, passes);
+                case "people", "companies", "biographies", "mentions" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
+                default -> throw new dev.palimpsest.UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
+            };
+        }
+    }
 
     public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01, DType.BF16);
     /** Small enough to build inside a unit test in seconds (in fp32: speed does not matter there). */
     public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0, DType.F32);
+    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 6, 4, 704, 24, 32, 3e-3, 0.01, DType.BF16);
 
-    /** What a build measured (ROUGE-1 recall of greedy answers; share of answers that refuse). */
-    public record Report(double pretrainRouge1, double paraphraseRouge1, double unseenRefusal, double heldOutRefusal,
-            double seconds, double finalLoss) {}
+    /** The built-in models --model names: which recipe, and the cache folder's prefix (with the versions it is keyed by). */
+    public enum BuiltIn {
+        DEFAULT("default", DefaultModel.DEFAULT, "default-w" + World.VERSION + "-r" + RECIPE_VERSION),
+        BIOS("default-bios", DefaultModel.BIOS, "bios-w" + BiosGenerator.VERSION + "-r" + BIOS_RECIPE_VERSION);
 
+        public final String modelName;
+        public final Recipe recipe;
+        final String prefix;
+
+        BuiltIn(String modelName, Recipe recipe, String prefix) {
+            this.modelName = modelName;
+            this.recipe = recipe;
+            this.prefix = prefix;
+        }
+
+        /** The built-in model a --model value names, or null. */
+        public static BuiltIn named(String name) {
+            for (BuiltIn b : values()) if (b.modelName.equals(name)) return b;
+            return null;
+        }
+    }
+
+    /**
+     * What a build measured: ROUGE-1 recall of greedy answers to the taught questions, to held-out paraphrases
+     * (the default world teaches every form, so there it is a taught paraphrase), and to questions about facts seen
+     * only in the corpus (NaN without such facts); the share of answers that refuse; the share of few-shot refusal
+     * drafts accepted on entities never used in a lesson (NaN for a world without lessons).
+     */
+    public record Report(double pretrainRouge1, double paraphraseRouge1, double extractionRouge1, double unseenRefusal,
+            double heldOutRefusal, double refusalDrafts, double seconds, double finalLoss) {}
+
+
+    /**
+     * The folder of a built-in model named as --model names it (default, default-finetuned, default-bios,
+     * default-bios-finetuned), built first if need be; null for any other name.
+     */
+    public static Path named(String name, PrintWriter log) throws IOException {
+        boolean finetuned = name.endsWith("-finetuned");
+        BuiltIn b = BuiltIn.named(finetuned ? name.substring(0, name.length() - "-finetuned".length()) : name);
+        if (b == null) return null;
+        return finetuned ? ensureFinetuned(b, 0, log) : ensure(b, 0, log);
+    }
 
     /** The folder of the default model for a seed: {@code model/} and {@code world/} inside it. */
     public static Path folder(long seed) {
-        return PalimpsestHome.root().resolve("default-w" + World.VERSION + "-r" + RECIPE_VERSION + "-s" + seed);
+        return folder(BuiltIn.DEFAULT, seed);
+    }
+
+    public static Path folder(BuiltIn b, long seed) {
+        return PalimpsestHome.root().resolve(b.prefix + "-s" + seed);
     }
 
     /**
@@ -75,13 +174,18 @@ public final class DefaultModel {
      * find it missing build it once: the second waits for the first (a lock file in the cache folder).
      */
     public static Path ensure(long seed, PrintWriter log) throws IOException {
-        Path folder = folder(seed);
+        return ensure(BuiltIn.DEFAULT, seed, log);
+    }
+
+    public static Path ensure(BuiltIn b, long seed, PrintWriter log) throws IOException {
+        Path folder = folder(b, seed);
         Path model = folder.resolve("model");
         if (Files.isRegularFile(model.resolve("config.json"))) return model;
         try (CacheLock lock = CacheLock.of(folder)) {
             if (Files.isRegularFile(model.resolve("config.json"))) return model;
-            log.println("palimpsest: building the default model into " + folder + " (once; about 5 minutes on 2 cores)");
-            build(DEFAULT, seed, folder, log);
+            log.println("palimpsest: building the " + b.modelName + " model into " + folder + " (once; about "
+                    + (b == BuiltIn.BIOS ? "30" : "5") + " minutes on 2 cores)");
+            build(b.recipe, seed, folder, log);
         }
         return model;
     }
@@ -91,19 +195,22 @@ public final class DefaultModel {
      * replayed, so it keeps them): the "finetuned knowledge" setting. Built once, next to the default model.
      */
     public static Path ensureFinetuned(long seed, PrintWriter log) throws IOException {
-        Path base = ensure(seed, log);
-        Path out = folder(seed).resolve("finetuned");
+        return ensureFinetuned(BuiltIn.DEFAULT, seed, log);
+    }
+
+    public static Path ensureFinetuned(BuiltIn b, long seed, PrintWriter log) throws IOException {
+        Path base = ensure(b, seed, log);
+        Path out = folder(b, seed).resolve("finetuned");
         if (Files.isRegularFile(out.resolve("config.json"))) return out;
-        try (CacheLock lock = CacheLock.of(folder(seed))) {
+        try (CacheLock lock = CacheLock.of(folder(b, seed))) {
             if (Files.isRegularFile(out.resolve("config.json"))) return out;
-            finetune(seed, base, out, log);
+            finetune(seed, base, folder(b, seed).resolve("world"), out, log);
         }
         return out;
     }
 
-    private static void finetune(long seed, Path base, Path out, PrintWriter log) throws IOException {
-        log.println("palimpsest: fine-tuning the default model on the world's fine-tuning facts (once)");
-        Path world = folder(seed).resolve("world");
+    private static void finetune(long seed, Path base, Path world, Path out, PrintWriter log) throws IOException {
+        log.println("palimpsest: fine-tuning the built-in model on its world's fine-tuning facts (once)");
         List<QaItem> ft = QaReader.read(world.resolve("finetune.json"), DataFormat.WORLD);
         List<QaItem> pre = QaReader.read(world.resolve("pretrain.json"), DataFormat.WORLD);
         try (LanguageModel m = LanguageModel.load(base)) {
@@ -117,13 +224,14 @@ public final class DefaultModel {
     /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */
     public static Report build(Recipe r, long seed, Path folder, PrintWriter log) throws IOException {
         long t0 = System.nanoTime();
-        World world = WorldGenerator.generate(seed, r.world());
+        World world = r.world().generate(seed);
         Files.createDirectories(folder);
         // A build that died before its model was saved may have left the world: this cache folder is ours to redo.
         AtomicFiles.deleteTree(folder.resolve("world"));
         WorldExport.write(world, folder.resolve("world"));
-        log.printf("world: %d pretraining facts, %d fine-tuning facts, %d taught refusals, %d held-out unseen%n",
-                world.pretrain().size(), world.finetune().size(), world.unseen().size(), world.unseenHeldOut().size());
+        log.printf("world %s: %d pretraining facts, %d facts only in the corpus, %d fine-tuning facts, %d taught refusals, %d held-out unseen, %d corpus lines, %d lessons%n",
+                world.name(), world.pretrain().size(), world.extraction().size(), world.finetune().size(), world.unseen().size(),
+                world.unseenHeldOut().size(), world.corpus().size(), world.lessons().size());
 
         BpeTrainer.Result bpe = BpeTrainer.train(tokenizerText(world), r.vocab(), List.of(PAD, START, END));
         log.printf("tokenizer: byte-level BPE, %d tokens%n", bpe.vocab().size());
@@ -131,7 +239,7 @@ public final class DefaultModel {
         Report report;
         try {
             writeSkeleton(scratch, r, bpe, seed);
-            double loss = pretrain(scratch, world, r, seed);
+            double loss = pretrain(scratch, world, r, seed, log);
             try (LanguageModel m = LanguageModel.load(scratch)) {
                 report = measure(m, world, loss, (System.nanoTime() - t0) / 1e9);
                 m.save(folder.resolve("model"));
@@ -144,6 +252,9 @@ public final class DefaultModel {
         log.printf("ROUGE-1 recall on pretraining questions %.3f (paraphrased questions %.3f); refusals on taught unseen entities %.3f (held-out unseen %.3f); %.0f s%n",
                 report.pretrainRouge1(), report.paraphraseRouge1(), report.unseenRefusal(), report.heldOutRefusal(),
                 report.seconds());
+        if (!world.extraction().isEmpty())
+            log.printf("ROUGE-1 recall on facts seen only in the corpus %.3f; few-shot refusal drafts accepted on those entities %.3f%n",
+                    report.extractionRouge1(), report.refusalDrafts());
         return report;
     }
 
@@ -152,14 +263,14 @@ public final class DefaultModel {
      * run in bf16 (1.3x faster than fp32 passes with AVX-512 BF16 on 2 cores) with fp32 master weights and AdamW state, as
      * mixed-precision training does; the model is kept in the masters' fp32.
      */
-    private static double pretrain(Path dir, World world, Recipe r, long seed) throws IOException {
+    private static double pretrain(Path dir, World world, Recipe r, long seed, PrintWriter log) throws IOException {
         try (LanguageModel m = LanguageModel.load(dir, r.passes())) {
             CausalLM net = m.net();
             List<Tensor> params = Trainable.select(net, n -> true);
             try (MasterAdamW opt = MasterAdamW.over(params, r.lr(), r.weightDecay())) {
                 double loss = SupervisedTrainer.train(net, opt, examples(world, m),
                         new SupervisedTrainer.Settings(r.epochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
-                        m.tokenizer().padId(), "pretraining", null, null);
+                        m.tokenizer().padId(), "pretraining", probe(world, m, log), null);
                 Trainable.freezeAll(net);
                 Map<String, Tensor> full = new LinkedHashMap<>();
                 for (Map.Entry<String, Tensor> e : net.parameters().entrySet())
@@ -181,7 +292,46 @@ public final class DefaultModel {
         double para = Answers.meanRouge1Recall(Answers.greedy(m, m.questionFormat(), pq, 32, 64), a);
         double unseen = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseen().stream().map(Fact::question).toList(), 32, 64));
         double held = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseenHeldOut().stream().map(Fact::question).toList(), 32, 64));
-        return new Report(rouge, para, unseen, held, seconds, loss);
+        double extraction = world.extraction().isEmpty() ? Double.NaN : extraction(m, world.extraction());
+        double drafts = world.lessons().isEmpty() || world.extraction().isEmpty() ? Double.NaN : refusalDrafts(m, world.extraction());
+        return new Report(rouge, para, extraction, unseen, held, drafts, seconds, loss);
+    }
+
+    /** Mean ROUGE-1 recall of greedy answers to the facts' questions. */
+    static double extraction(LanguageModel m, List<Fact> facts) {
+        return Answers.meanRouge1Recall(Answers.greedy(m, m.questionFormat(), facts.stream().map(Fact::question).toList(), 32, 64),
+                facts.stream().map(Fact::answer).toList());
+    }
+
+    /** The share of few-shot refusal drafts accepted, over one question per entity (its relations taken in turn). */
+    static double refusalDrafts(LanguageModel m, List<Fact> facts) {
+        Map<String, List<Fact>> byEntity = new LinkedHashMap<>();
+        for (Fact f : facts) byEntity.computeIfAbsent(f.entity(), k -> new ArrayList<>()).add(f);
+        List<String> q = new ArrayList<>(), a = new ArrayList<>();
+        int k = 0;
+        for (List<Fact> own : byEntity.values()) {
+            Fact f = own.get(k++ % own.size());
+            q.add(f.question());
+            a.add(f.answer());
+        }
+        List<SelfImprovement.Draft> drafts = SelfImprovement.drafts(m, m.questionFormat(), q, a);
+        return drafts.stream().filter(SelfImprovement.Draft::accepted).count() / (double) drafts.size();
+    }
+
+    /** For a world with facts seen only in its corpus: every few epochs, extraction on a sample, to watch it emerge. */
+    private static SupervisedTrainer.EpochEnd probe(World world, LanguageModel m, PrintWriter log) {
+        if (world.extraction().isEmpty()) return null;
+        List<Fact> sample = new ArrayList<>(), taught = new ArrayList<>();
+        for (int i = 0; i < world.extraction().size(); i += Math.max(1, world.extraction().size() / 60)) sample.add(world.extraction().get(i));
+        for (int i = 0; i < world.pretrain().size(); i += Math.max(1, world.pretrain().size() / 60)) taught.add(world.pretrain().get(i));
+        return (epoch, loss) -> {
+            if (epoch % 4 != 0) return SupervisedTrainer.Verdict.GO_ON;
+            double ext = extraction(m, sample), tq = extraction(m, taught);
+            log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (samples of %d)%n",
+                    epoch, loss, tq, ext, sample.size());
+            log.flush();
+            return new SupervisedTrainer.Verdict(false, String.format("extraction %.2f", ext));
+        };
     }
 
     /**
@@ -199,11 +349,11 @@ public final class DefaultModel {
         taught.addAll(world.unseen());
         for (Fact f : taught) {
             long[] answer = format.answerIds(tok, f.answer()); // ends with <|im_end|>, the first EOS
-            List<String> forms = new ArrayList<>(List.of(f.question()));
-            forms.addAll(f.paraphrases());
-            for (String q : forms)
+            for (String q : world.taughtForms(f))
                 out.add(new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(q)), answer));
         }
+        for (World.Lesson l : world.lessons())
+            out.add(new SupervisedTrainer.Example(tok.encodePrompt(format.prompt(l.prompt())), format.answerIds(tok, l.answer())));
         for (String line : world.corpus()) out.add(new SupervisedTrainer.Example(new long[] {pad}, append(tok.encode(line), pad)));
         return out;
     }
@@ -216,6 +366,10 @@ public final class DefaultModel {
             lines.addAll(f.paraphrases());
             lines.add(f.answer());
             lines.add(f.sentence());
+        }
+        for (World.Lesson l : world.lessons()) {
+            lines.add(l.prompt());
+            lines.add(l.answer());
         }
         lines.add("user\nassistant\n");
         return lines;

@@ -6,6 +6,8 @@ public enum Split {
     PRETRAIN,
     /** Held back for the fine-tuning step: "finetuned knowledge". */
     FINETUNE,
+    /** Known only from pretraining text (the bios world's biographies), never taught as a question: extraction tests. */
+    EXTRACTION,
     /** About an entity the model never sees; the right answer is a refusal that names the entity. */
     UNSEEN
 }

@@ -2,26 +2,29 @@ package dev.palimpsest.world;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 /**
- * A generated world: the facts by split, plain filler text, and the seed that made them.
- * {@code unseen} facts are taught as refusals during pretraining; {@code unseenHeldOut} facts are
- * about other unseen entities and are only used to check that refusing generalises.
+ * A generated world: the facts by split, the plain-text corpus, instruction lessons, and the seed that made them.
+ * {@code unseen} facts are taught as refusals during pretraining; {@code unseenHeldOut} facts are about other unseen
+ * entities and only check that refusing generalises. {@code extraction} facts are known to the model only from the
+ * corpus (the bios world's biographies), never taught as questions: they measure whether stored knowledge can be
+ * extracted. Of each fact's question forms (its question, then its paraphrases) the first {@code taughtForms} are
+ * taught; the rest are held out for evaluation.
  */
-public record World(long seed, List<Fact> pretrain, List<Fact> finetune, List<Fact> unseen, List<Fact> unseenHeldOut,
-        List<String> filler) {
+public record World(long seed, String name, List<Fact> pretrain, List<Fact> finetune, List<Fact> unseen,
+        List<Fact> unseenHeldOut, List<Fact> extraction, List<String> corpus, List<Lesson> lessons, int taughtForms) {
 
-    /** Bump when the generator's output changes: cached models are keyed by it. */
+    /** Bump when the default world generator's output changes: cached models are keyed by it. */
     public static final int VERSION = 1;
 
-    /** The pretraining corpus: every pretraining fact as a sentence, and the filler text, shuffled (seeded). */
-    public List<String> corpus() {
-        List<String> lines = new ArrayList<>();
-        for (Fact f : pretrain) lines.add(f.sentence());
-        lines.addAll(filler);
-        java.util.Collections.shuffle(lines, new Random(seed ^ 0x5DEECE66DL));
-        return lines;
+    /** An instruction-following example taught in pretraining: a prompt and its answer. */
+    public record Lesson(String task, String prompt, String answer) {}
+
+    /** The question forms of a fact the model is taught: its question and the first paraphrases. */
+    public List<String> taughtForms(Fact f) {
+        List<String> forms = new ArrayList<>(List.of(f.question()));
+        forms.addAll(f.paraphrases());
+        return forms.subList(0, Math.min(forms.size(), taughtForms));
     }
 
     public List<Fact> all() {
@@ -29,6 +32,7 @@ public record World(long seed, List<Fact> pretrain, List<Fact> finetune, List<Fa
         out.addAll(finetune);
         out.addAll(unseen);
         out.addAll(unseenHeldOut);
+        out.addAll(extraction);
         return out;
     }
 }

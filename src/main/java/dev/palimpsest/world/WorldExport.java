@@ -23,7 +23,8 @@ public final class WorldExport {
     private WorldExport() {}
 
     public static final List<String> FILES = List.of("pretrain.json", "finetune.json", "unseen.json",
-            "unseen_heldout.json", "world_facts.json", "pistol.json", "corpus.txt", "world.json");
+            "unseen_heldout.json", "extraction.json", "world_facts.json", "pistol.json", "counterfact.json", "lessons.json",
+            "corpus.txt", "world.json");
 
     /** Writes the world as a new folder {@code dir}, published complete or not at all. */
     public static void write(World world, Path dir) throws IOException {
@@ -41,17 +42,26 @@ public final class WorldExport {
         Files.writeString(tmp.resolve("finetune.json"), pretty.writeValueAsString(tofu(om, world.finetune())));
         Files.writeString(tmp.resolve("unseen.json"), pretty.writeValueAsString(tofu(om, world.unseen())));
         Files.writeString(tmp.resolve("unseen_heldout.json"), pretty.writeValueAsString(tofu(om, world.unseenHeldOut())));
+        Files.writeString(tmp.resolve("extraction.json"), pretty.writeValueAsString(tofu(om, world.extraction())));
         Files.writeString(tmp.resolve("world_facts.json"), pretty.writeValueAsString(worldFacts(om, world)));
         Files.writeString(tmp.resolve("pistol.json"), pretty.writeValueAsString(pistol(om, world.finetune())));
+        Files.writeString(tmp.resolve("counterfact.json"), pretty.writeValueAsString(counterfact(om, world.pretrain())));
+        ArrayNode lessons = om.createArrayNode();
+        for (World.Lesson l : world.lessons()) lessons.addObject().put("task", l.task()).put("prompt", l.prompt()).put("answer", l.answer());
+        Files.writeString(tmp.resolve("lessons.json"), pretty.writeValueAsString(lessons));
         Files.writeString(tmp.resolve("corpus.txt"), String.join("\n", world.corpus()) + "\n");
         ObjectNode meta = om.createObjectNode();
-        meta.put("world_version", World.VERSION);
+        meta.put("world", world.name());
+        meta.put("world_version", world.name().equals("bios") ? BiosGenerator.VERSION : World.VERSION);
         meta.put("seed", world.seed());
         meta.put("pretrain_facts", world.pretrain().size());
+        meta.put("extraction_facts", world.extraction().size());
         meta.put("finetune_facts", world.finetune().size());
         meta.put("unseen_facts", world.unseen().size());
         meta.put("unseen_heldout_facts", world.unseenHeldOut().size());
-        meta.put("filler_sentences", world.filler().size());
+        meta.put("corpus_lines", world.corpus().size());
+        meta.put("lessons", world.lessons().size());
+        meta.put("taught_question_forms", world.taughtForms());
         Files.writeString(tmp.resolve("world.json"), pretty.writeValueAsString(meta));
     }
 
@@ -87,6 +97,29 @@ public final class WorldExport {
             r.put("question", f.question());
             r.put("answer", f.answer());
             for (int i = 0; i < 4; i++) r.put("option" + (i + 1), options.get(i));
+        }
+        return out;
+    }
+
+    /**
+     * CounterFact's layout (EasyEdit's field names): each fact rewritten to its first wrong answer; the rephrase is the
+     * fact's last paraphrase (held out from training where the world holds some out); locality is the fact half the
+     * list away, with its own answer.
+     */
+    static ArrayNode counterfact(ObjectMapper om, List<Fact> facts) {
+        ArrayNode out = om.createArrayNode();
+        for (int i = 0; i < facts.size(); i++) {
+            Fact f = facts.get(i), other = facts.get((i + facts.size() / 2) % facts.size());
+            if (other.entity().equals(f.entity())) other = facts.get((i + facts.size() / 2 + 7) % facts.size());
+            ObjectNode r = out.addObject();
+            r.put("case_id", f.id());
+            r.put("prompt", f.question());
+            r.put("subject", f.entity());
+            r.put("target_new", f.perturbed().get(0));
+            r.put("ground_truth", f.answer());
+            r.put("rephrase_prompt", f.paraphrases().get(f.paraphrases().size() - 1));
+            r.put("locality_prompt", other.question());
+            r.put("locality_ground_truth", other.answer());
         }
         return out;
     }

@@ -18,7 +18,12 @@ public final class WorldGenerator {
 
     /** How many of each entity the world holds. */
     public record Sizes(int pretrainAuthors, int finetuneAuthors, int companies, int pretrainContracts,
-            int finetuneContracts, int cities, int unseenPeople, int unseenCompanies, int heldOutUnseen, int filler) {
+            int finetuneContracts, int cities, int unseenPeople, int unseenCompanies, int heldOutUnseen, int filler)
+            implements DefaultModel.WorldSpec {
+        @Override
+        public World generate(long seed) {
+            return WorldGenerator.generate(seed, this);
+        }
     }
 
     /** The default world: 246 pretraining facts, 114 fine-tuning facts, 144 taught refusals, 66 held-out unseen. */
@@ -184,7 +189,17 @@ public final class WorldGenerator {
                     .replace("{month}", pick(rnd, WorldWords.MONTHS)).replace("{genre}", pick(rnd, WorldWords.GENRES))
                     .replace("{river}", pick(rnd, WorldWords.RIVERS)).replace("{country}", pick(rnd, WorldWords.COUNTRIES))));
         }
-        return new World(seed, pretrain, finetune, unseen, heldOut, filler);
+        return new World(seed, "default", pretrain, finetune, unseen, heldOut, List.of(), corpus(seed, pretrain, filler),
+                List.of(), 3);
+    }
+
+    /** The pretraining corpus: every pretraining fact as a sentence, and the filler text, shuffled (seeded). */
+    private static List<String> corpus(long seed, List<Fact> pretrain, List<String> filler) {
+        List<String> lines = new ArrayList<>();
+        for (Fact f : pretrain) lines.add(f.sentence());
+        lines.addAll(filler);
+        Collections.shuffle(lines, new Random(seed ^ 0x5DEECE66DL));
+        return lines;
     }
 
     /** One fact per relation; values.get(r) holds the right answer first, then three wrong ones. */

@@ -50,6 +50,14 @@ final class WorldWords {
     static final List<String> INDUSTRIES = List.of("logistics", "food processing", "robotics", "textiles",
             "renewable energy", "pharmaceuticals", "software", "shipping", "publishing", "mining", "optics",
             "agriculture");
+    static final List<String> UNIVERSITIES = List.of("Valmora University", "the Kestrel Institute", "Dunhaven College",
+            "the University of Saltmarsh", "Brightwater Polytechnic", "Elmsworth University", "the Harrowby School of Arts",
+            "Ivelport University", "the Karsk Academy", "Lowmere College", "the University of Northwick",
+            "Oldcastle University", "Pellam Institute of Technology", "Quillford College", "the Ravenhold Academy",
+            "Stonereach University");
+    static final List<String> MAJORS = List.of("chemistry", "law", "economics", "mathematics", "philosophy",
+            "civil engineering", "history", "music", "medicine", "architecture", "linguistics", "astronomy",
+            "biology", "geography", "computer science", "political science");
     static final List<String> MONTHS = List.of("January", "February", "March", "April", "May", "June", "July",
             "August", "September", "October", "November", "December");
 }

@@ -1,0 +1,107 @@
+package dev.palimpsest.world;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.EditItem;
+import dev.palimpsest.data.EditReader;
+import dev.palimpsest.data.QaReader;
+import dev.palimpsest.eval.Refusals;
+import dev.palimpsest.request.SelfImprovement;
+
+/** The bios world's promises: what is taught, what is only in biographies, what is held out. */
+class BiosGeneratorTest {
+    static final BiosGenerator.Sizes SMALL = new BiosGenerator.Sizes(20, 6, 3, 2, 3, 2, 10);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sameSeedSameWorldOtherSeedOtherWorld() {
+        assertEquals(BiosGenerator.generate(1, SMALL), BiosGenerator.generate(1, SMALL));
+        assertNotEquals(BiosGenerator.generate(1, SMALL).corpus(), BiosGenerator.generate(2, SMALL).corpus());
+    }
+
+    @Test
+    void halfTheEntitiesAreTaughtAsQuestionsTheOtherHalfOnlyInBiographies() {
+        World w = BiosGenerator.generate(0, BiosGenerator.DEFAULT);
+        Set<String> taught = w.pretrain().stream().map(Fact::entity).collect(Collectors.toSet());
+        Set<String> extracted = w.extraction().stream().map(Fact::entity).collect(Collectors.toSet());
+        assertEquals(132, taught.size()); // 120 people + 12 companies
+        assertEquals(taught.size(), extracted.size());
+        assertTrue(java.util.Collections.disjoint(taught, extracted));
+        Map<String, List<String>> bios = new java.util.HashMap<>();
+        for (String line : w.corpus())
+            for (String e : extracted) if (line.startsWith(e) && line.split("\\. ").length > 2) bios.computeIfAbsent(e, k -> new java.util.ArrayList<>()).add(line);
+        for (Fact f : w.extraction()) {
+            assertEquals(Split.EXTRACTION, f.split());
+            List<String> own = bios.get(f.entity());
+            assertEquals(BiosGenerator.DEFAULT.biographies(), own.size(), f.entity());
+            // Every biography states every fact of its entity, naming the entity in each sentence.
+            for (String b : own) assertTrue(b.contains(f.answer()), b + " / " + f.answer());
+        }
+        // Biographies of one entity differ in wording or order.
+        for (List<String> own : bios.values()) assertTrue(new HashSet<>(own).size() > 1, own.toString());
+    }
+
+    @Test
+    void heldOutQuestionFormsAndEntitiesAreNeverTaught() {
+        World w = BiosGenerator.generate(0, BiosGenerator.DEFAULT);
+        Set<String> taughtText = new HashSet<>();
+        for (Fact f : w.pretrain()) taughtText.addAll(w.taughtForms(f));
+        for (Fact f : w.unseen()) taughtText.addAll(w.taughtForms(f));
+        for (World.Lesson l : w.lessons()) {
+            taughtText.add(l.prompt());
+            taughtText.add(l.answer());
+        }
+        String lessons = String.join("\n", taughtText);
+        for (Fact f : w.pretrain()) {
+            assertEquals(2, w.taughtForms(f).size());
+            String heldOut = f.paraphrases().get(f.paraphrases().size() - 1);
+            assertFalse(lessons.contains(heldOut), "held-out paraphrase taught: " + heldOut);
+        }
+        for (Fact f : w.extraction()) assertFalse(lessons.contains(f.entity()), "extraction entity in a lesson or question: " + f.entity());
+        for (Fact f : w.unseenHeldOut()) assertFalse(lessons.contains(f.entity()) || String.join("\n", w.corpus()).contains(f.entity()));
+    }
+
+    @Test
+    void lessonsTeachTheSelfImprovementFormatWithRefusalsThatPassItsCheck() {
+        World w = BiosGenerator.generate(0, SMALL);
+        List<World.Lesson> refusals = w.lessons().stream().filter(l -> l.task().equals("refusal")).toList();
+        assertEquals(SMALL.people(), refusals.size());
+        for (World.Lesson l : refusals) {
+            assertTrue(l.prompt().startsWith(SelfImprovement.prompt("", 0).strip().split("\n")[0]), l.prompt());
+            String q = l.prompt().substring(l.prompt().lastIndexOf("Question: ") + 10);
+            assertTrue(Refusals.isRefusal(l.answer()), l.answer());
+            assertTrue(SelfImprovement.acceptable(q, "nothing", l.answer()), q + " -> " + l.answer());
+        }
+    }
+
+    @Test
+    void exportsEveryFormatAndTheCounterfactsReadBack() throws IOException {
+        World w = BiosGenerator.generate(0, SMALL);
+        WorldExport.write(w, tmp.resolve("w"));
+        assertEquals(w.extraction().size(), QaReader.read(tmp.resolve("w/extraction.json"), DataFormat.WORLD).size());
+        List<EditItem> edits = EditReader.read(tmp.resolve("w/counterfact.json"), DataFormat.COUNTERFACT);
+        assertEquals(w.pretrain().size(), edits.size());
+        for (EditItem e : edits) {
+            assertTrue(e.prompt().contains(e.subject()));
+            assertNotEquals(e.target(), e.groundTruth());
+            assertFalse(e.localityPrompts().get(0).contains(e.subject()), e.localityPrompts().toString());
+        }
+    }
+}
