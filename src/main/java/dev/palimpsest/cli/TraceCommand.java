@@ -10,12 +10,24 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.palimpsest.UserError;
+import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.EditItem;
+import dev.palimpsest.data.EditReader;
+import dev.palimpsest.data.QaReader;
 import dev.palimpsest.method.locate.CausalTrace;
 import dev.palimpsest.model.LanguageModel;
+import dev.palimpsest.model.QuestionFormat;
+import dev.palimpsest.report.Plots;
 
 @Command(name = "trace", mixinStandardHelpOptions = true,
         description = {"Causal tracing: corrupt the subject's embeddings, restore one hidden state (layer x token) at a time,",
-                "and show how much of the answer's probability each restores, as a table and a PNG heat map."})
+                "and show how much of the answer's probability each restores, as a table and a PNG heat map.",
+                "With --facts: trace many facts (asked in the chat template) and average by ROME's token groups, for hidden states",
+                "and for MLP outputs (restored over --window layers), as two tables and a two-panel PNG."})
 final class TraceCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -26,8 +38,21 @@ final class TraceCommand implements Callable<Integer> {
     @Mixin
     PromptOptions prompt;
 
-    @Option(names = "--subject", required = true, description = "The words of the prompt the fact is about.")
+    @Option(names = "--subject", description = "The words of the prompt the fact is about (with --prompt).")
     String subject;
+
+    @Option(names = "--facts", paramLabel = "FILE",
+            description = "Facts to trace instead of --prompt: a world file (question and entity fields) or a zsre/counterfact file (prompt and subject).")
+    Path facts;
+
+    @Option(names = "--format", defaultValue = "world", description = "With --facts: world, zsre or counterfact (default ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "-n", defaultValue = "50", description = "With --facts: trace the first N facts the model answers (default ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--window", paramLabel = "W", description = "With --facts: layers the MLP panel restores around each layer (default: ROME's 10 of 48 layers, scaled; at least 1).")
+    Integer window;
 
     @Option(names = "--out", paramLabel = "FILE", description = "PNG heat map (default trace.png; an existing file needs --overwrite).", defaultValue = "trace.png")
     Path out;
@@ -40,6 +65,11 @@ final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (facts != null) {
+            if (prompt.prompt != null || subject != null) throw new UserError("--facts traces a file's facts: leave out --prompt and --subject");
+            return traceFacts();
+        }
+        if (subject == null) throw new UserError("--subject is required with --prompt");
         var o = spec.commandLine().getOut();
         Path png = overwrite.file(out, model.dir);
         try (LanguageModel m = model.load()) {
@@ -54,14 +84,89 @@ final class TraceCommand implements Callable<Integer> {
                 o.println();
             }
             int layers = r.restored().length, tokens = r.tokens().size();
-            java.util.List<String> rows = new java.util.ArrayList<>();
+            List<String> rows = new ArrayList<>();
             for (int t = 0; t < tokens; t++) rows.add(t + " " + r.tokens().get(t).replace("\n", "\\n"));
             double[][] effect = new double[layers][tokens];
             for (int l = 0; l < layers; l++)
                 for (int t = 0; t < tokens; t++) effect[l][t] = r.effect(l, t);
-            dev.palimpsest.report.Plots.heatMap(png, "restored p(" + r.answer().strip() + ") − corrupted", "layer", "token", rows, effect);
+            Plots.heatMap(png, "restored p(" + r.answer().strip() + ") − corrupted", "layer", "token", rows, effect);
             o.println("heat map: " + png);
         }
         return 0;
+    }
+
+    /** A fact to trace: the question and the words it is about. */
+    private record Traced(String question, String subject, String answer) {}
+
+    private Integer traceFacts() throws Exception {
+        if (n < 1) throw new UserError("-n must be at least 1, got " + n);
+        if (window != null && window < 1) throw new UserError("--window must be at least 1, got " + window);
+        List<Traced> items = read();
+        var o = spec.commandLine().getOut();
+        Path png = overwrite.file(out, model.dir);
+        try (LanguageModel m = model.load()) {
+            QuestionFormat f = QuestionFormat.of(m, null);
+            int w = window != null ? window : CausalTrace.defaultWindow(m.net().numLayers());
+            List<CausalTrace.Result> hidden = new ArrayList<>(), mlp = new ArrayList<>();
+            int skipped = 0;
+            for (Traced t : items) {
+                if (hidden.size() == n) break;
+                String p = f.prompt(t.question());
+                // Only facts the model knows, as ROME traces: its top next token must begin the fact's answer.
+                CausalTrace.Result h = CausalTrace.trace(m, p, t.subject(), seed, CausalTrace.Kind.HIDDEN, 1);
+                String first = h.answer().strip();
+                if (first.isEmpty() || !t.answer().strip().startsWith(first)) {
+                    skipped++;
+                    continue;
+                }
+                hidden.add(h);
+                mlp.add(CausalTrace.trace(m, p, t.subject(), seed, CausalTrace.Kind.MLP, w));
+            }
+            if (hidden.isEmpty()) throw new UserError(facts + ": the model's top next token begins none of these facts' answers");
+            double clean = hidden.stream().mapToDouble(CausalTrace.Result::clean).average().orElse(0);
+            double corrupted = hidden.stream().mapToDouble(CausalTrace.Result::corrupted).average().orElse(0);
+            o.printf("%d facts traced (%d skipped: the model's top token does not begin the answer); mean p(answer) %.3f clean, %.3f with the subject corrupted%n",
+                    hidden.size(), skipped, clean, corrupted);
+            double[][] hs = CausalTrace.averageShare(hidden), ms = CausalTrace.averageShare(mlp);
+            table(o, "hidden state restored (share of the clean probability)", hs);
+            table(o, "MLP output restored over " + w + " layer" + (w == 1 ? "" : "s") + " (share of the clean probability)", ms);
+            Plots.heatMaps(png, "layer", "", CausalTrace.GROUPS, List.of(
+                    new Plots.Panel("hidden state restored: p / clean p (" + hidden.size() + " facts)", hs),
+                    new Plots.Panel("MLP output restored, window " + w + ": p / clean p", ms)));
+            o.println("heat maps: " + png);
+        }
+        return 0;
+    }
+
+    private static void table(java.io.PrintWriter o, String title, double[][] share) {
+        o.println(title + ":");
+        o.printf("%-24s", "token \\ layer");
+        for (int l = 0; l < share.length; l++) o.printf("%7d", l);
+        o.println();
+        for (int g = 0; g < CausalTrace.GROUPS.size(); g++) {
+            o.printf("%-24s", CausalTrace.GROUPS.get(g));
+            for (double[] row : share) o.printf("%7.3f", row[g]);
+            o.println();
+        }
+    }
+
+    private List<Traced> read() {
+        DataFormat fmt = DataFormat.parse(format);
+        List<Traced> out = new ArrayList<>();
+        if (fmt.isEdit()) {
+            for (EditItem e : EditReader.read(facts, fmt)) {
+                if (e.subject() == null) throw new UserError(facts + ": record " + e.id() + " has no subject");
+                out.add(new Traced(e.prompt(), e.subject(), e.groundTruth()));
+            }
+        } else {
+            List<com.fasterxml.jackson.databind.JsonNode> records = QaReader.records(facts);
+            for (int i = 0; i < records.size(); i++) {
+                String where = facts + ": record " + (i + 1);
+                out.add(new Traced(QaReader.text(records.get(i), "question", where), QaReader.text(records.get(i), "entity", where),
+                        QaReader.text(records.get(i), "answer", where)));
+            }
+        }
+        if (out.isEmpty()) throw new UserError(facts + ": no facts");
+        return out;
     }
 }

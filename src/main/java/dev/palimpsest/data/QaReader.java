@@ -81,7 +81,7 @@ public final class QaReader {
         return n.asBoolean();
     }
 
-    static List<JsonNode> records(Path file) {
+    public static List<JsonNode> records(Path file) {
         if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file");
         ObjectMapper om = new ObjectMapper();
         String text;
@@ -114,7 +114,7 @@ public final class QaReader {
         return out;
     }
 
-    static String text(JsonNode r, String field, String where) {
+    public static String text(JsonNode r, String field, String where) {
         JsonNode n = r.get(field);
         if (n == null || n.isNull()) throw new UserError(where + ": missing field '" + field + "'");
         if (!n.isTextual()) throw new UserError(where + ": field '" + field + "' must be text, got " + kind(n) + " " + UserError.quote(n.toString()));

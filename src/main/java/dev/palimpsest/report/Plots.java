@@ -87,6 +87,52 @@ public final class Plots {
         png(chart, file);
     }
 
+    /** One panel of {@link #heatMaps}: a title and values [x][row]. */
+    public record Panel(String title, double[][] value) {}
+
+    /**
+     * Heat maps side by side in one PNG (ROME's trace figure: one panel per kind of restored state), sharing row labels,
+     * the first row at the top; values are shares in [0, 1] (NaN, a row no input had, shows as 0).
+     */
+    public static void heatMaps(Path file, String xLabel, String yLabel, List<String> rowsTopDown, List<Panel> panels) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        List<String> rows = new ArrayList<>(rowsTopDown);
+        java.util.Collections.reverse(rows); // XChart draws the first row at the bottom
+        List<java.awt.image.BufferedImage> images = new ArrayList<>();
+        for (Panel p : panels) {
+            List<Integer> x = new ArrayList<>();
+            List<Number[]> z = new ArrayList<>();
+            for (int i = 0; i < p.value().length; i++) x.add(i);
+            for (int i = 0; i < p.value().length; i++)
+                for (int j = 0; j < rows.size(); j++) {
+                    double v = p.value()[i][rows.size() - 1 - j];
+                    z.add(new Number[] {i, j, Double.isNaN(v) ? 0 : v});
+                }
+            HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * p.value().length).height(120 + 30 * rows.size())
+                    .title(p.title()).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+            chart.getStyler().setYAxisTicksVisible(true);
+            chart.getStyler().setMin(0);
+            chart.getStyler().setMax(1);
+            chart.addSeries("share", x, rows, z);
+            images.add(BitmapEncoder.getBufferedImage(chart));
+        }
+        int w = images.stream().mapToInt(java.awt.image.BufferedImage::getWidth).sum();
+        int h = images.stream().mapToInt(java.awt.image.BufferedImage::getHeight).max().orElse(1);
+        java.awt.image.BufferedImage out = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = out.createGraphics();
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        int at = 0;
+        for (java.awt.image.BufferedImage i : images) {
+            g.drawImage(i, at, 0, null);
+            at += i.getWidth();
+        }
+        g.dispose();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(out, "png", bytes);
+        AtomicFiles.writeFile(file, tmp -> java.nio.file.Files.write(tmp, bytes.toByteArray()));
+    }
+
     /** A histogram of values in [-1, 1] (20 bins, labelled by their start), as steps per bin. */
     public static void histogram(Path file, String title, String xLabel, String yLabel, double[] values) throws IOException {
         System.setProperty("java.awt.headless", "true");

@@ -22,22 +22,40 @@ import dev.palimpsest.tensor.Tensors;
 /**
  * Causal tracing (Meng et al. 2022): which hidden states carry a fact. The subject's token embeddings
  * are corrupted with Gaussian noise (3 × the embeddings' standard deviation, seeded), which makes the
- * answer unlikely; then, one (layer, token) at a time, the clean run's hidden state (the residual stream
- * after that layer) is restored in the corrupted run. The indirect effect of a state is the answer
- * token's probability with it restored minus the corrupted probability.
+ * answer unlikely; then, one (layer, token) at a time, the clean run's state is restored in the corrupted
+ * run: the hidden state (the residual stream after that layer), or the MLP's output at that token in a
+ * window of layers around it (ROME's MLP panel). The indirect effect of a state is the answer token's
+ * probability with it restored minus the corrupted probability.
  */
 public final class CausalTrace {
     private CausalTrace() {}
 
-    /** The traced prompt: its tokens, the answer token, clean and corrupted probabilities, effects [layer][token]. */
-    public record Result(List<String> tokens, long answerToken, String answer, double clean, double corrupted,
-            double[][] restored) {
+    /**
+     * The traced prompt: its tokens, the subject's tokens [subjectFrom, subjectTo), the answer token, clean and
+     * corrupted probabilities, and the answer's probability with each state restored, [layer][token].
+     */
+    public record Result(List<String> tokens, int subjectFrom, int subjectTo, long answerToken, String answer, double clean,
+            double corrupted, double[][] restored) {
         public double effect(int layer, int token) {
             return restored[layer][token] - corrupted;
         }
     }
 
+    /** What is restored: the residual stream after a layer, or the MLP's output in a window of layers centred on it. */
+    public enum Kind {
+        HIDDEN, MLP
+    }
+
+    /** ROME's MLP window is 10 of GPT-2 XL's 48 layers: the same share of this model's depth, at least one layer. */
+    public static int defaultWindow(int layers) {
+        return Math.max(1, Math.round(layers * 10f / 48));
+    }
+
     public static Result trace(LanguageModel m, String prompt, String subject, long seed) {
+        return trace(m, prompt, subject, seed, Kind.HIDDEN, 1);
+    }
+
+    public static Result trace(LanguageModel m, String prompt, String subject, long seed, Kind kind, int window) {
         long[] ids = m.tokenizer().encodePrompt(prompt);
         int at = prompt.indexOf(subject);
         if (subject.isEmpty() || at < 0) throw new UserError("the subject '" + subject + "' does not occur in the prompt");
@@ -48,6 +66,7 @@ public final class CausalTrace {
         int t = ids.length, layers = net.numLayers();
         List<String> tokens = new ArrayList<>();
         for (long id : ids) tokens.add(m.tokenizer().tokenText(id));
+        Site site = kind == Kind.HIDDEN ? Site.RESID_POST : Site.MLP_OUT;
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Tensor input = Tensors.longs(ids, 1, t);
             List<List<Tensor>> clean = new ArrayList<>();
@@ -55,7 +74,7 @@ public final class CausalTrace {
             for (int l = 0; l < layers; l++) {
                 List<Tensor> sink = new ArrayList<>();
                 clean.add(sink);
-                handles.add(net.sites().record(l, Site.RESID_POST, sink));
+                handles.add(net.sites().record(l, site, sink));
             }
             Tensor cleanLogp;
             try {
@@ -89,17 +108,69 @@ public final class CausalTrace {
             Tensor batch = input.expand(rows, t).contiguous();
             long[] rowIdx = range(0, rows), posIdx = range(0, t);
             for (int l = 0; l < layers; l++) {
-                Tensor cleanStates = TokenPositions.gather(clean.get(l).get(0), new long[t], posIdx);
-                try (SiteHooks.Handle noiseHook = net.sites().add(0, Site.RESID_PRE, SiteHook.addAt(noiseRows, noisePos, tiled));
-                        SiteHooks.Handle restore = net.sites().add(l, Site.RESID_POST, SiteHook.replaceAt(rowIdx, posIdx, cleanStates))) {
+                int lo = kind == Kind.HIDDEN ? l : Math.max(0, l - window / 2);
+                int hi = kind == Kind.HIDDEN ? l + 1 : Math.min(layers, l - Math.floorDiv(-window, 2)); // ROME's window
+                List<SiteHooks.Handle> hooks = new ArrayList<>();
+                try {
+                    hooks.add(net.sites().add(0, Site.RESID_PRE, SiteHook.addAt(noiseRows, noisePos, tiled)));
+                    for (int k = lo; k < hi; k++)
+                        hooks.add(net.sites().add(k, site, SiteHook.replaceAt(rowIdx, posIdx,
+                                TokenPositions.gather(clean.get(k).get(0), new long[t], posIdx))));
                     Tensor h = net.hidden(ForwardInput.of(batch), null);
                     Tensor logp = net.logits(h.select(1, t - 1)).log_softmax(-1);
-                    double[] p = Tensors.toDoublesExact(logp.select(1, answer).exp());
-                    restored[l] = p;
+                    restored[l] = Tensors.toDoublesExact(logp.select(1, answer).exp());
+                } finally {
+                    hooks.forEach(SiteHooks.Handle::close);
                 }
             }
-            return new Result(tokens, answer, m.tokenizer().decode(new long[] {answer}), pClean, pCorrupt, restored);
+            return new Result(tokens, from, to, answer, m.tokenizer().decode(new long[] {answer}), pClean, pCorrupt, restored);
         }
+    }
+
+    /** ROME's token groups, in prompt order. */
+    public static final List<String> GROUPS = List.of("first subject token", "middle subject tokens", "last subject token",
+            "first subsequent token", "further tokens", "last token");
+
+    /** The group of token {@code i} of a traced prompt (a one-token subject is its last token; the prompt's last token is "last token"). */
+    static int group(Result r, int i) {
+        int last = r.tokens().size() - 1;
+        if (i == last) return 5;
+        if (i == r.subjectTo() - 1) return 2;
+        if (i == r.subjectFrom()) return 0;
+        if (i > r.subjectFrom() && i < r.subjectTo()) return 1;
+        if (i == r.subjectTo()) return 3;
+        return i > r.subjectTo() ? 4 : -1; // tokens before the subject belong to no group
+    }
+
+    /**
+     * Averages over traced facts, as ROME's figures do: for each token group and layer, the mean (over facts) of the
+     * answer's probability with the state restored, as a share of the mean clean probability. A group a prompt lacks
+     * (no middle subject tokens) leaves it out of that group's mean; a group no prompt has is NaN.
+     */
+    public static double[][] averageShare(List<Result> results) {
+        int layers = results.get(0).restored().length;
+        double[][] sum = new double[layers][GROUPS.size()];
+        double[][] cleanSum = new double[layers][GROUPS.size()];
+        for (Result r : results) {
+            double[][] groupSum = new double[layers][GROUPS.size()];
+            int[] count = new int[GROUPS.size()];
+            for (int i = 0; i < r.tokens().size(); i++) {
+                int g = group(r, i);
+                if (g < 0) continue;
+                count[g]++;
+                for (int l = 0; l < layers; l++) groupSum[l][g] += r.restored()[l][i];
+            }
+            for (int g = 0; g < GROUPS.size(); g++) {
+                if (count[g] == 0) continue;
+                for (int l = 0; l < layers; l++) {
+                    sum[l][g] += groupSum[l][g] / count[g];
+                    cleanSum[l][g] += r.clean();
+                }
+            }
+        }
+        for (int l = 0; l < layers; l++)
+            for (int g = 0; g < GROUPS.size(); g++) sum[l][g] = cleanSum[l][g] == 0 ? Double.NaN : sum[l][g] / cleanSum[l][g];
+        return sum;
     }
 
     private static Tensor lastLogp(CausalLM net, Tensor ids) {

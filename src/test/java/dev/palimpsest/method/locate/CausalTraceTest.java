@@ -43,6 +43,59 @@ class CausalTraceTest {
     }
 
     @Test
+    void mlpRestorationRestoresItsWindowOfLayers() throws IOException {
+        var cfg = TinyModels.llamaConfig();
+        Path dir = TinyModels.writeDir(tmp.resolve("mlp"), cfg, TinyModels.randomNet(cfg, 107), DType.F32, true);
+        try (LanguageModel m = LanguageModel.load(dir)) {
+            String prompt = "the capital of france is paris and the";
+            int layers = m.net().numLayers();
+            CausalTrace.Result one = CausalTrace.trace(m, prompt, "france", 0, CausalTrace.Kind.MLP, 1);
+            CausalTrace.Result all = CausalTrace.trace(m, prompt, "france", 0, CausalTrace.Kind.MLP, 2 * layers);
+            assertEquals(one.corrupted(), all.corrupted(), 1e-9);
+            for (int l = 0; l < layers; l++)
+                for (int t = 0; t < 4; t++) assertEquals(0, one.effect(l, t), 1e-6, "before the subject: layer " + l + " token " + t);
+            // A window wider than the model restores every layer's MLP whichever layer it is centred on.
+            for (int t = 0; t < all.tokens().size(); t++)
+                for (int l = 1; l < layers; l++) assertEquals(all.restored()[0][t], all.restored()[l][t], 1e-6);
+            boolean differs = false;
+            for (int t = 0; t < one.tokens().size(); t++) differs |= Math.abs(one.restored()[0][t] - all.restored()[0][t]) > 1e-6;
+            assertTrue(differs, "one layer's MLP restores less than all of them somewhere");
+        }
+    }
+
+    @Test
+    void averagesByRomesTokenGroupsAsSharesOfTheCleanProbability() {
+        // Prompt: [a, S1, S2, S3, b, c, last]; subject = tokens 1..3. Two facts with clean 0.8 and 0.4.
+        var tokens = java.util.List.of("a", "S1", "S2", "S3", "b", "c", "last");
+        double[][] r1 = {{0.1, 0.2, 0.3, 0.6, 0.1, 0.1, 0.8}}, r2 = {{0.1, 0.2, 0.1, 0.0, 0.3, 0.2, 0.4}};
+        var a = new CausalTrace.Result(tokens, 1, 4, 7, "x", 0.8, 0.1, r1);
+        var b = new CausalTrace.Result(tokens, 1, 4, 7, "x", 0.4, 0.1, r2);
+        double[][] share = CausalTrace.averageShare(java.util.List.of(a, b));
+        assertEquals((0.2 + 0.2) / 1.2, share[0][0], 1e-12); // first subject token
+        assertEquals((0.3 + 0.1) / 1.2, share[0][1], 1e-12); // middle subject tokens
+        assertEquals((0.6 + 0.0) / 1.2, share[0][2], 1e-12); // last subject token
+        assertEquals((0.1 + 0.3) / 1.2, share[0][3], 1e-12); // first subsequent token
+        assertEquals((0.1 + 0.2) / 1.2, share[0][4], 1e-12); // further tokens
+        assertEquals(1.0, share[0][5], 1e-12); // last token: restoring it gives the clean run back
+    }
+
+    @Test
+    void traceCommandAveragesAFileOfFactsTheModelKnows() throws IOException {
+        Path world = dev.palimpsest.world.MicroWorld.folder();
+        Path png = tmp.resolve("facts.png");
+        var run = CliHarness.run("trace", "--model", world.resolve("model").toString(), "--facts",
+                world.resolve("world/pretrain.json").toString(), "-n", "3", "--out", png.toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("3 facts traced"), run.out());
+        assertTrue(run.out().contains("MLP output restored over 1 layer"), run.out());
+        assertTrue(run.out().contains("last subject token"), run.out());
+        assertEquals((byte) 0x89, Files.readAllBytes(png)[0]);
+        var bad = CliHarness.run("trace", "--model", world.resolve("model").toString(), "--facts",
+                world.resolve("world/pretrain.json").toString(), "--prompt", "x", "--out", tmp.resolve("x.png").toString());
+        assertEquals(2, bad.code(), bad.err());
+    }
+
+    @Test
     void traceCommandWritesAHeatMapAndRejectsAMissingSubject() throws IOException {
         Path dir = TinyModels.writeDir(tmp.resolve("m"), TinyModels.llamaConfig(), TinyModels.randomNet(TinyModels.llamaConfig(), 103),
                 DType.F32, true);
