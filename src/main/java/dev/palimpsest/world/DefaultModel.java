@@ -238,7 +238,8 @@ public final class DefaultModel {
         Path scratch = TempPaths.scratch(folder.resolve("init"));
         Report report;
         try {
-            writeSkeleton(scratch, r, bpe, seed);
+            // Few-shot lessons are long prompts; the positions cost nothing (RoPE has no learned table).
+            writeSkeleton(scratch, r, bpe, seed, world.lessons().isEmpty() ? 256 : 512);
             double loss = pretrain(scratch, world, r, seed, log);
             try (LanguageModel m = LanguageModel.load(scratch)) {
                 report = measure(m, world, loss, (System.nanoTime() - t0) / 1e9);
@@ -375,7 +376,7 @@ public final class DefaultModel {
         return lines;
     }
 
-    private static void writeSkeleton(Path dir, Recipe r, BpeTrainer.Result bpe, long seed) throws IOException {
+    private static void writeSkeleton(Path dir, Recipe r, BpeTrainer.Result bpe, long seed, int context) throws IOException {
         ObjectMapper om = new ObjectMapper();
         ObjectNode c = om.createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");
@@ -386,7 +387,7 @@ public final class DefaultModel {
         c.put("num_hidden_layers", r.layers());
         c.put("num_attention_heads", r.heads());
         c.put("num_key_value_heads", r.heads());
-        c.put("max_position_embeddings", 256);
+        c.put("max_position_embeddings", context);
         c.put("rms_norm_eps", 1e-5);
         c.put("rope_theta", 10000.0);
         c.put("tie_word_embeddings", true);
@@ -407,7 +408,7 @@ public final class DefaultModel {
         tc.put("eos_token", END);
         tc.put("pad_token", PAD);
         tc.put("chat_template", CHAT_TEMPLATE);
-        tc.put("model_max_length", 256);
+        tc.put("model_max_length", context);
         tc.put("tokenizer_class", "PreTrainedTokenizerFast");
         Files.writeString(dir.resolve("tokenizer_config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(tc));
         ObjectNode gc = om.createObjectNode();

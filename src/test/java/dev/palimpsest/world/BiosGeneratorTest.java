@@ -104,4 +104,26 @@ class BiosGeneratorTest {
             assertFalse(e.localityPrompts().get(0).contains(e.subject()), e.localityPrompts().toString());
         }
     }
+
+    @Test
+    void buildDefaultBuildsAChangedBiosRecipeIntoAFolderAndReportsExtraction() throws IOException {
+        Path out = tmp.resolve("bios");
+        var run = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--out", out.toString(), "--set",
+                "people=8,companies=4,biographies=2,mentions=4,vocab=300,hidden=32,layers=2,heads=2,intermediate=64,epochs=1");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.err().contains("facts seen only in the corpus"), run.err());
+        var build = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("build.json").toFile());
+        double extraction = build.get("extractionRouge1").asDouble(-1), drafts = build.get("refusalDrafts").asDouble(-1);
+        assertTrue(extraction >= 0 && extraction <= 1, build.toString());
+        assertTrue(drafts >= 0 && drafts <= 1, build.toString());
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model/config.json")));
+        assertEquals(4 * 6 + 2 * 3, QaReader.read(out.resolve("world/extraction.json"), DataFormat.WORLD).size()); // half of 8 people, half of 4 companies
+        var cached = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--set", "layers=2");
+        assertEquals(2, cached.code(), "a changed recipe never goes into the cache");
+        assertTrue(cached.err().contains("--out"), cached.err());
+        var bad = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--out", tmp.resolve("b2").toString(),
+                "--set", "people=x");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("people must be a number"), bad.err());
+    }
 }
