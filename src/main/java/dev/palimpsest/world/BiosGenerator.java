@@ -45,61 +45,61 @@ public final class BiosGenerator {
         }
     }
 
-    public static final Sizes DEFAULT = new Sizes(240, 24, 6, 12, 16, 12, 240);
+    public static final Sizes DEFAULT = new Sizes(120, 12, 6, 12, 16, 12, 60);
 
-    /** Question forms: the two taught ones first, then two held out (never taught, for paraphrase tests). */
+    /** Question forms: the three taught ones first, then two held out (never taught, for paraphrase tests). */
     private record Relation(String name, List<String> questions, List<String> sentences, String refusal) {
         String q(int i, String e) {
             return questions.get(i).replace("{e}", e);
         }
     }
 
-    static final int TAUGHT_FORMS = 2;
+    static final int TAUGHT_FORMS = 3;
 
     private static final List<Relation> PERSON = List.of(
-            new Relation("born_on", List.of("When was {e} born?", "What is the birth date of {e}?",
+            new Relation("born_on", List.of("When was {e} born?", "What is the birth date of {e}?", "Tell me the date {e} was born.",
                     "On what date was {e} born?", "What is {e}'s date of birth?"),
                     List.of("{e} was born on {v}.", "{e} came into this world on {v}.", "{e} celebrates a birthday on {v}.",
                             "{e} was born on the day of {v}."),
                     "I don't know when {e} was born."),
-            new Relation("born_in", List.of("Where was {e} born?", "What is the birthplace of {e}?",
+            new Relation("born_in", List.of("Where was {e} born?", "What is the birthplace of {e}?", "Which place was {e} born in?",
                     "In which city was {e} born?", "Which city does {e} come from?"),
                     List.of("{e} was born in {v}.", "{e} spent early years in {v}.", "{e} grew up in the city of {v}.",
                             "{e} has roots in {v}, where the family lived."),
                     "I don't know where {e} was born."),
-            new Relation("university", List.of("Which university did {e} attend?", "Where did {e} study?",
+            new Relation("university", List.of("Which university did {e} attend?", "Where did {e} study?", "Which school did {e} graduate from?",
                     "At which university did {e} study?", "What university did {e} go to?"),
                     List.of("{e} studied at {v}.", "{e} graduated from {v}.", "{e} received an education at {v}.",
                             "{e} attended {v} as a student."),
                     "I don't know which university {e} attended."),
-            new Relation("major", List.of("What did {e} study?", "What was the major of {e}?",
+            new Relation("major", List.of("What did {e} study?", "What was the major of {e}?", "What subject did {e} study?",
                     "Which subject did {e} major in?", "What field did {e} study at university?"),
                     List.of("{e} majored in {v}.", "{e} completed a degree in {v}.", "{e} focused on {v} at university.",
                             "{e} chose {v} as a field of study."),
                     "I don't know what {e} studied."),
-            new Relation("employer", List.of("Which company does {e} work for?", "Who employs {e}?",
+            new Relation("employer", List.of("Which company does {e} work for?", "Who employs {e}?", "For which company does {e} work?",
                     "What company employs {e}?", "Where does {e} work?"),
                     List.of("{e} works for {v}.", "{e} is employed by {v}.", "{e} has a job at {v}.",
                             "{e} joined the staff of {v}."),
                     "I don't know which company {e} works for."),
-            new Relation("job", List.of("What is the profession of {e}?", "What does {e} do for a living?",
+            new Relation("job", List.of("What is the profession of {e}?", "What does {e} do for a living?", "What is the occupation of {e}?",
                     "What is {e}'s job?", "What kind of work does {e} do?"),
                     List.of("{e} works as {v}.", "{e} earns a living as {v}.", "{e} is known as {v}.",
                             "{e} has a career as {v}."),
                     "I don't know what {e} does for a living."));
 
     private static final List<Relation> COMPANY = List.of(
-            new Relation("headquarters", List.of("Where is {e} headquartered?", "In which city is {e} based?",
+            new Relation("headquarters", List.of("Where is {e} headquartered?", "In which city is {e} based?", "Where is the main office of {e}?",
                     "Where are the headquarters of {e}?", "Which city is home to {e}?"),
                     List.of("{e} is headquartered in {v}.", "{e} has its main office in {v}.", "{e} is based in {v}.",
                             "{e} runs its business from {v}."),
                     "I don't know where {e} is headquartered."),
-            new Relation("founded", List.of("When was {e} founded?", "In what year was {e} founded?",
+            new Relation("founded", List.of("When was {e} founded?", "In what year was {e} founded?", "What is the founding year of {e}?",
                     "What year did {e} start?", "When did {e} begin?"),
                     List.of("{e} was founded in {v}.", "{e} opened its doors in {v}.", "{e} was established in {v}.",
                             "{e} started trading in {v}."),
                     "I don't know when {e} was founded."),
-            new Relation("industry", List.of("What industry is {e} in?", "What does {e} do?",
+            new Relation("industry", List.of("What industry is {e} in?", "What does {e} do?", "Which sector is {e} in?",
                     "In which industry does {e} work?", "What business is {e} in?"),
                     List.of("{e} works in {v}.", "{e} is a company in {v}.", "{e} makes its money in {v}.",
                             "{e} is known for {v}."),
@@ -191,7 +191,7 @@ public final class BiosGenerator {
             Relation rel = relations.get(r);
             List<String> v = values.get(r);
             out.add(new Fact(id(kind, entity, rel.name()), entity, rel.name(), rel.q(0, entity),
-                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity)), v.get(0), List.copyOf(v.subList(1, 4)),
+                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity), rel.q(4, entity)), v.get(0), List.copyOf(v.subList(1, 4)),
                     capitalize(rel.sentences().get(0).replace("{e}", entity).replace("{v}", v.get(0))), null, split));
         }
         return out;
@@ -216,7 +216,7 @@ public final class BiosGenerator {
         for (Relation rel : PERSON) {
             String refusal = rel.refusal().replace("{e}", entity);
             out.add(new Fact(id("person", entity, rel.name()), entity, rel.name(), rel.q(0, entity),
-                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity)), refusal,
+                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity), rel.q(4, entity)), refusal,
                     distinct(rnd, WorldWords.CITIES, 3), refusal, null, Split.UNSEEN));
         }
         return out;

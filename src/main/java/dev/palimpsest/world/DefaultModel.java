@@ -68,7 +68,7 @@ public final class DefaultModel {
 
         /** The names {@link #with} takes: the model's shape and schedule, and the bios world's sizes. */
         public static final List<String> SETTINGS = List.of("vocab", "hidden", "layers", "heads", "intermediate", "epochs",
-                "batch", "lr", "people", "companies", "biographies", "mentions");
+                "batch", "lr", "weight_decay", "people", "companies", "biographies", "mentions");
 
         /** This recipe with one setting changed; {@code where} names the option in errors. */
         public Recipe with(String key, String value, String where) {
@@ -79,9 +79,11 @@ public final class DefaultModel {
                 throw new dev.palimpsest.UserError(where + ": " + key + " must be a number, got '" + value + "'");
             }
             int i = (int) v;
-            if (!key.equals("lr") && (i != v || i < 1))
+            boolean real = key.equals("lr") || key.equals("weight_decay");
+            if (!real && (i != v || i < 1))
                 throw new dev.palimpsest.UserError(where + ": " + key + " must be a positive integer, got '" + value + "'");
             if (key.equals("lr") && !(v > 0)) throw new dev.palimpsest.UserError(where + ": lr must be positive, got '" + value + "'");
+            if (key.equals("weight_decay") && !(v >= 0)) throw new dev.palimpsest.UserError(where + ": weight_decay must be at least 0, got '" + value + "'");
             WorldSpec w = world;
             if (List.of("people", "companies", "biographies", "mentions").contains(key)) {
                 if (!(world instanceof BiosGenerator.Sizes b))
@@ -106,6 +108,7 @@ public final class DefaultModel {
                 case "epochs" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, i, batch, lr, weightDecay, passes);
                 case "batch" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, i, lr, weightDecay, passes);
                 case "lr" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, v, weightDecay, passes);
+                case "weight_decay" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, lr, v, passes);
                 case "people", "companies", "biographies", "mentions" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
                 default -> throw new dev.palimpsest.UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
             };
@@ -115,7 +118,7 @@ public final class DefaultModel {
     public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01, DType.BF16);
     /** Small enough to build inside a unit test in seconds (in fp32: speed does not matter there). */
     public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0, DType.F32);
-    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 6, 4, 704, 24, 32, 3e-3, 0.01, DType.BF16);
+    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 4, 4, 704, 48, 32, 3e-3, 0.1, DType.BF16);
 
     /** The built-in models --model names: which recipe, and the cache folder's prefix (with the versions it is keyed by). */
     public enum BuiltIn {
@@ -142,11 +145,13 @@ public final class DefaultModel {
     /**
      * What a build measured: ROUGE-1 recall of greedy answers to the taught questions, to held-out paraphrases
      * (the default world teaches every form, so there it is a taught paraphrase), and to questions about facts seen
-     * only in the corpus (NaN without such facts); the share of answers that refuse; the share of few-shot refusal
+     * only in the corpus (NaN without such facts), and to the same facts' sentences cut before the answer (plain text,
+     * as the corpus states them: whether the facts are stored at all, whatever a question can extract); the share of
+     * answers that refuse; the share of few-shot refusal
      * drafts accepted on entities never used in a lesson (NaN for a world without lessons).
      */
-    public record Report(double pretrainRouge1, double paraphraseRouge1, double extractionRouge1, double unseenRefusal,
-            double heldOutRefusal, double refusalDrafts, double seconds, double finalLoss) {}
+    public record Report(double pretrainRouge1, double paraphraseRouge1, double extractionRouge1, double completionRouge1,
+            double unseenRefusal, double heldOutRefusal, double refusalDrafts, double seconds, double finalLoss) {}
 
 
     /**
@@ -254,8 +259,8 @@ public final class DefaultModel {
                 report.pretrainRouge1(), report.paraphraseRouge1(), report.unseenRefusal(), report.heldOutRefusal(),
                 report.seconds());
         if (!world.extraction().isEmpty())
-            log.printf("ROUGE-1 recall on facts seen only in the corpus %.3f; few-shot refusal drafts accepted on those entities %.3f%n",
-                    report.extractionRouge1(), report.refusalDrafts());
+            log.printf("ROUGE-1 recall on facts seen only in the corpus %.3f (their sentences completed: %.3f); few-shot refusal drafts accepted on those entities %.3f%n",
+                    report.extractionRouge1(), report.completionRouge1(), report.refusalDrafts());
         return report;
     }
 
@@ -294,14 +299,23 @@ public final class DefaultModel {
         double unseen = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseen().stream().map(Fact::question).toList(), 32, 64));
         double held = Answers.refusalRate(Answers.greedy(m, m.questionFormat(), world.unseenHeldOut().stream().map(Fact::question).toList(), 32, 64));
         double extraction = world.extraction().isEmpty() ? Double.NaN : extraction(m, world.extraction());
+        double completion = world.extraction().isEmpty() ? Double.NaN : completion(m, world.extraction());
         double drafts = world.lessons().isEmpty() || world.extraction().isEmpty() ? Double.NaN : refusalDrafts(m, world.extraction());
-        return new Report(rouge, para, extraction, unseen, held, drafts, seconds, loss);
+        return new Report(rouge, para, extraction, completion, unseen, held, drafts, seconds, loss);
     }
 
     /** Mean ROUGE-1 recall of greedy answers to the facts' questions. */
     static double extraction(LanguageModel m, List<Fact> facts) {
         return Answers.meanRouge1Recall(Answers.greedy(m, m.questionFormat(), facts.stream().map(Fact::question).toList(), 32, 64),
                 facts.stream().map(Fact::answer).toList());
+    }
+
+    /** Mean ROUGE-1 recall of the answer in greedy continuations of each fact's sentence cut before its answer. */
+    static double completion(LanguageModel m, List<Fact> facts) {
+        QuestionFormat plain = new QuestionFormat(null, PAD + "{question}"); // corpus lines follow an end-of-text token
+        List<String> prefixes = new ArrayList<>();
+        for (Fact f : facts) prefixes.add(f.sentence().substring(0, f.sentence().indexOf(f.answer())).strip());
+        return Answers.meanRouge1Recall(Answers.greedy(m, plain, prefixes, 16, 64), facts.stream().map(Fact::answer).toList());
     }
 
     /** The share of few-shot refusal drafts accepted, over one question per entity (its relations taken in turn). */
@@ -327,9 +341,9 @@ public final class DefaultModel {
         for (int i = 0; i < world.pretrain().size(); i += Math.max(1, world.pretrain().size() / 60)) taught.add(world.pretrain().get(i));
         return (epoch, loss) -> {
             if (epoch % 4 != 0) return SupervisedTrainer.Verdict.GO_ON;
-            double ext = extraction(m, sample), tq = extraction(m, taught);
-            log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (samples of %d)%n",
-                    epoch, loss, tq, ext, sample.size());
+            double ext = extraction(m, sample), tq = extraction(m, taught), done = completion(m, sample);
+            log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (their sentences completed %.3f; samples of %d)%n",
+                    epoch, loss, tq, ext, done, sample.size());
             log.flush();
             return new SupervisedTrainer.Verdict(false, String.format("extraction %.2f", ext));
         };
