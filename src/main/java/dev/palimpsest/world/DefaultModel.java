@@ -62,63 +62,60 @@ public final class DefaultModel {
         World generate(long seed);
     }
 
-    /** Everything that determines the built model. */
+    /**
+     * Everything that determines the built model. The first {@code corpusEpochs} of the {@code epochs} train on the corpus
+     * and lessons only; the rest add the taught questions (and refusals). A world whose facts are learned from text
+     * needs them stored before questions are taught, or the model memorises each taught answer as a string instead
+     * of learning to extract it (measured: see README).
+     */
     public record Recipe(WorldSpec world, int vocab, int hidden, int layers, int heads, int intermediate,
-            int epochs, int batch, double lr, double weightDecay, DType passes) {
+            int epochs, int corpusEpochs, int batch, double lr, double weightDecay, DType passes) {
 
         /** The names {@link #with} takes: the model's shape and schedule, and the bios world's sizes. */
         public static final List<String> SETTINGS = List.of("vocab", "hidden", "layers", "heads", "intermediate", "epochs",
-                "batch", "lr", "weight_decay", "people", "companies", "biographies", "mentions");
+                "corpus_epochs", "batch", "lr", "weight_decay", "people", "companies", "biographies", "mentions");
 
         /** This recipe with one setting changed; {@code where} names the option in errors. */
         public Recipe with(String key, String value, String where) {
+            if (!SETTINGS.contains(key))
+                throw new dev.palimpsest.UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
             double v;
             try {
                 v = Double.parseDouble(value);
             } catch (NumberFormatException e) {
                 throw new dev.palimpsest.UserError(where + ": " + key + " must be a number, got '" + value + "'");
             }
-            int i = (int) v;
             boolean real = key.equals("lr") || key.equals("weight_decay");
-            if (!real && (i != v || i < 1))
-                throw new dev.palimpsest.UserError(where + ": " + key + " must be a positive integer, got '" + value + "'");
-            if (key.equals("lr") && !(v > 0)) throw new dev.palimpsest.UserError(where + ": lr must be positive, got '" + value + "'");
-            if (key.equals("weight_decay") && !(v >= 0)) throw new dev.palimpsest.UserError(where + ": weight_decay must be at least 0, got '" + value + "'");
+            int i = (int) v;
+            if (!real && (i != v || i < (key.equals("corpus_epochs") ? 0 : 1)))
+                throw new dev.palimpsest.UserError(where + ": " + key + " must be a " + (key.equals("corpus_epochs") ? "non-negative" : "positive")
+                        + " integer, got '" + value + "'");
+            if (real && !(key.equals("lr") ? v > 0 : v >= 0))
+                throw new dev.palimpsest.UserError(where + ": " + key + " must be " + (key.equals("lr") ? "positive" : "at least 0") + ", got '" + value + "'");
             WorldSpec w = world;
             if (List.of("people", "companies", "biographies", "mentions").contains(key)) {
                 if (!(world instanceof BiosGenerator.Sizes b))
                     throw new dev.palimpsest.UserError(where + ": " + key + " is a setting of the bios world only");
                 try {
-                    w = switch (key) {
-                        case "people" -> new BiosGenerator.Sizes(i, b.companies(), b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
-                        case "companies" -> new BiosGenerator.Sizes(b.people(), i, b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
-                        case "biographies" -> new BiosGenerator.Sizes(b.people(), b.companies(), i, b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), b.mentions());
-                        default -> new BiosGenerator.Sizes(b.people(), b.companies(), b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(), i);
-                    };
+                    w = new BiosGenerator.Sizes(key.equals("people") ? i : b.people(), key.equals("companies") ? i : b.companies(),
+                            key.equals("biographies") ? i : b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(),
+                            key.equals("mentions") ? i : b.mentions());
                 } catch (IllegalArgumentException e) {
                     throw new dev.palimpsest.UserError(where + ": " + e.getMessage());
                 }
             }
-            return switch (key) {
-                case "vocab" -> new Recipe(w, i, hidden, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
-                case "hidden" -> new Recipe(w, vocab, i, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
-                case "layers" -> new Recipe(w, vocab, hidden, i, heads, intermediate, epochs, batch, lr, weightDecay, passes);
-                case "heads" -> new Recipe(w, vocab, hidden, layers, i, intermediate, epochs, batch, lr, weightDecay, passes);
-                case "intermediate" -> new Recipe(w, vocab, hidden, layers, heads, i, epochs, batch, lr, weightDecay, passes);
-                case "epochs" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, i, batch, lr, weightDecay, passes);
-                case "batch" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, i, lr, weightDecay, passes);
-                case "lr" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, v, weightDecay, passes);
-                case "weight_decay" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, lr, v, passes);
-                case "people", "companies", "biographies", "mentions" -> new Recipe(w, vocab, hidden, layers, heads, intermediate, epochs, batch, lr, weightDecay, passes);
-                default -> throw new dev.palimpsest.UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
-            };
+            Recipe r = new Recipe(w, key.equals("vocab") ? i : vocab, key.equals("hidden") ? i : hidden, key.equals("layers") ? i : layers,
+                    key.equals("heads") ? i : heads, key.equals("intermediate") ? i : intermediate, key.equals("epochs") ? i : epochs,
+                    key.equals("corpus_epochs") ? i : corpusEpochs, key.equals("batch") ? i : batch, key.equals("lr") ? v : lr,
+                    key.equals("weight_decay") ? v : weightDecay, passes);
+            return r;
         }
     }
 
-    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 32, 3e-3, 0.01, DType.BF16);
+    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 0, 32, 3e-3, 0.01, DType.BF16);
     /** Small enough to build inside a unit test in seconds (in fp32: speed does not matter there). */
-    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 16, 1e-2, 0.0, DType.F32);
-    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 4, 4, 704, 48, 32, 3e-3, 0.1, DType.BF16);
+    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 0, 16, 1e-2, 0.0, DType.F32);
+    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 4, 4, 704, 40, 24, 32, 3e-3, 0.1, DType.BF16);
 
     /** The built-in models --model names: which recipe, and the cache folder's prefix (with the versions it is keyed by). */
     public enum BuiltIn {
@@ -228,6 +225,8 @@ public final class DefaultModel {
 
     /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */
     public static Report build(Recipe r, long seed, Path folder, PrintWriter log) throws IOException {
+        if (r.corpusEpochs() >= r.epochs())
+            throw new dev.palimpsest.UserError("the recipe's corpus_epochs (" + r.corpusEpochs() + ") must be fewer than its epochs (" + r.epochs() + ")");
         long t0 = System.nanoTime();
         World world = r.world().generate(seed);
         Files.createDirectories(folder);
@@ -274,9 +273,14 @@ public final class DefaultModel {
             CausalLM net = m.net();
             List<Tensor> params = Trainable.select(net, n -> true);
             try (MasterAdamW opt = MasterAdamW.over(params, r.lr(), r.weightDecay())) {
-                double loss = SupervisedTrainer.train(net, opt, examples(world, m),
-                        new SupervisedTrainer.Settings(r.epochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
-                        m.tokenizer().padId(), "pretraining", probe(world, m, log), null);
+                if (r.corpusEpochs() > 0)
+                    SupervisedTrainer.train(net, opt, examples(world, m, false),
+                            new SupervisedTrainer.Settings(r.corpusEpochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
+                            m.tokenizer().padId(), "pretraining on the corpus", probe(world, m, log, 0), null);
+                double loss = SupervisedTrainer.train(net, opt, examples(world, m, true),
+                        new SupervisedTrainer.Settings(r.epochs() - r.corpusEpochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
+                        m.tokenizer().padId(), r.corpusEpochs() > 0 ? "pretraining with questions" : "pretraining",
+                        probe(world, m, log, r.corpusEpochs()), null);
                 Trainable.freezeAll(net);
                 Map<String, Tensor> full = new LinkedHashMap<>();
                 for (Map.Entry<String, Tensor> e : net.parameters().entrySet())
@@ -334,12 +338,13 @@ public final class DefaultModel {
     }
 
     /** For a world with facts seen only in its corpus: every few epochs, extraction on a sample, to watch it emerge. */
-    private static SupervisedTrainer.EpochEnd probe(World world, LanguageModel m, PrintWriter log) {
+    private static SupervisedTrainer.EpochEnd probe(World world, LanguageModel m, PrintWriter log, int epochsBefore) {
         if (world.extraction().isEmpty()) return null;
         List<Fact> sample = new ArrayList<>(), taught = new ArrayList<>();
         for (int i = 0; i < world.extraction().size(); i += Math.max(1, world.extraction().size() / 60)) sample.add(world.extraction().get(i));
         for (int i = 0; i < world.pretrain().size(); i += Math.max(1, world.pretrain().size() / 60)) taught.add(world.pretrain().get(i));
-        return (epoch, loss) -> {
+        return (phaseEpoch, loss) -> {
+            int epoch = epochsBefore + phaseEpoch;
             if (epoch % 4 != 0) return SupervisedTrainer.Verdict.GO_ON;
             double ext = extraction(m, sample), tq = extraction(m, taught), done = completion(m, sample);
             log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (their sentences completed %.3f; samples of %d)%n",
@@ -351,17 +356,21 @@ public final class DefaultModel {
 
     /**
      * The training set. Facts (pretraining facts, and refusals for the taught unseen entities) are
-     * question → answer pairs in the chat format, under the question and each paraphrase, so that the
-     * knowledge is reachable by rephrased questions (which the rephrase attacks of unlearning probe).
-     * The corpus lines are plain text after an end-of-text token.
+     * question → answer pairs in the chat format, under each taught question form, so that the
+     * knowledge is reachable by rephrased questions (which the rephrase attacks of unlearning probe);
+     * without {@code questions}, none. Lessons are prompt → answer pairs in the chat format. The corpus
+     * lines are plain text after an end-of-text token.
      */
-    static List<SupervisedTrainer.Example> examples(World world, LanguageModel m) {
+    static List<SupervisedTrainer.Example> examples(World world, LanguageModel m, boolean questions) {
         Tokenizer tok = m.tokenizer();
         long pad = tok.specialId(PAD);
         QuestionFormat format = m.questionFormat();
         List<SupervisedTrainer.Example> out = new ArrayList<>();
-        List<Fact> taught = new ArrayList<>(world.pretrain());
-        taught.addAll(world.unseen());
+        List<Fact> taught = new ArrayList<>();
+        if (questions) {
+            taught.addAll(world.pretrain());
+            taught.addAll(world.unseen());
+        }
         for (Fact f : taught) {
             long[] answer = format.answerIds(tok, f.answer()); // ends with <|im_end|>, the first EOS
             for (String q : world.taughtForms(f))

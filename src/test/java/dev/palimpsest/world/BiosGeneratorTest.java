@@ -109,7 +109,7 @@ class BiosGeneratorTest {
     void buildDefaultBuildsAChangedBiosRecipeIntoAFolderAndReportsExtraction() throws IOException {
         Path out = tmp.resolve("bios");
         var run = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--out", out.toString(), "--set",
-                "people=8,companies=4,biographies=2,mentions=4,vocab=300,hidden=32,layers=2,heads=2,intermediate=64,epochs=1");
+                "people=8,companies=4,biographies=2,mentions=4,vocab=300,hidden=32,layers=2,heads=2,intermediate=64,epochs=2,corpus_epochs=1");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("facts seen only in the corpus"), run.err());
         var build = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("build.json").toFile());
@@ -125,5 +125,9 @@ class BiosGeneratorTest {
                 "--set", "people=x");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("people must be a number"), bad.err());
+        var order = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--out", tmp.resolve("b3").toString(),
+                "--set", "epochs=3,corpus_epochs=3");
+        assertEquals(2, order.code());
+        assertTrue(order.err().contains("corpus_epochs (3) must be fewer than its epochs (3)"), order.err());
     }
 }
