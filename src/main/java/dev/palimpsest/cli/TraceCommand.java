@@ -127,12 +127,15 @@ final class TraceCommand implements Callable<Integer> {
             double corrupted = hidden.stream().mapToDouble(CausalTrace.Result::corrupted).average().orElse(0);
             o.printf("%d facts traced (%d skipped: the model's top token does not begin the answer); mean p(answer) %.3f clean, %.3f with the subject corrupted%n",
                     hidden.size(), skipped, clean, corrupted);
-            double[][] hs = CausalTrace.averageShare(hidden), ms = CausalTrace.averageShare(mlp);
-            table(o, "hidden state restored (share of the clean probability)", hs);
-            table(o, "MLP output restored over " + w + " layer" + (w == 1 ? "" : "s") + " (share of the clean probability)", ms);
+            String mlpName = "MLP output restored over " + w + " layer" + (w == 1 ? "" : "s");
+            table(o, "hidden state restored: p / clean p", CausalTrace.averageShare(hidden));
+            table(o, mlpName + ": p / clean p", CausalTrace.averageShare(mlp));
+            double[][] hs = CausalTrace.averageRecovered(hidden), ms = CausalTrace.averageRecovered(mlp);
+            table(o, "hidden state restored: share of the drop undone, (p - corrupted) / (clean - corrupted)", hs);
+            table(o, mlpName + ": share of the drop undone", ms);
             Plots.heatMaps(png, "layer", "", CausalTrace.GROUPS, List.of(
-                    new Plots.Panel("hidden state restored: p / clean p (" + hidden.size() + " facts)", hs),
-                    new Plots.Panel("MLP output restored, window " + w + ": p / clean p", ms)));
+                    new Plots.Panel("hidden state restored: share of the drop undone (" + hidden.size() + " facts)", hs),
+                    new Plots.Panel("MLP output restored, window " + w + ": share of the drop undone", ms)));
             o.println("heat maps: " + png);
         }
         return 0;

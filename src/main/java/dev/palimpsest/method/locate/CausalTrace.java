@@ -148,6 +148,19 @@ public final class CausalTrace {
      * (no middle subject tokens) leaves it out of that group's mean; a group no prompt has is NaN.
      */
     public static double[][] averageShare(List<Result> results) {
+        return average(results, false);
+    }
+
+    /**
+     * As {@link #averageShare}, but of what the corruption took away: mean (restored − corrupted) over mean (clean −
+     * corrupted), ROME's average indirect effect as a share of the total effect. Where the noise barely moves the answer,
+     * a share of the clean probability says little; this says how much of the damage one state undoes.
+     */
+    public static double[][] averageRecovered(List<Result> results) {
+        return average(results, true);
+    }
+
+    private static double[][] average(List<Result> results, boolean recovered) {
         int layers = results.get(0).restored().length;
         double[][] sum = new double[layers][GROUPS.size()];
         double[][] cleanSum = new double[layers][GROUPS.size()];
@@ -162,9 +175,10 @@ public final class CausalTrace {
             }
             for (int g = 0; g < GROUPS.size(); g++) {
                 if (count[g] == 0) continue;
+                double base = recovered ? r.corrupted() : 0;
                 for (int l = 0; l < layers; l++) {
-                    sum[l][g] += groupSum[l][g] / count[g];
-                    cleanSum[l][g] += r.clean();
+                    sum[l][g] += groupSum[l][g] / count[g] - base;
+                    cleanSum[l][g] += r.clean() - base;
                 }
             }
         }

@@ -77,6 +77,9 @@ class CausalTraceTest {
         assertEquals((0.1 + 0.3) / 1.2, share[0][3], 1e-12); // first subsequent token
         assertEquals((0.1 + 0.2) / 1.2, share[0][4], 1e-12); // further tokens
         assertEquals(1.0, share[0][5], 1e-12); // last token: restoring it gives the clean run back
+        double[][] undone = CausalTrace.averageRecovered(java.util.List.of(a, b));
+        assertEquals((0.5 - 0.1) / (0.7 + 0.3), undone[0][2], 1e-12); // last subject token: (0.6-0.1)+(0.0-0.1) over (0.8-0.1)+(0.4-0.1)
+        assertEquals(1.0, undone[0][5], 1e-12);
     }
 
     @Test
@@ -87,7 +90,7 @@ class CausalTraceTest {
                 world.resolve("world/pretrain.json").toString(), "-n", "3", "--out", png.toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("3 facts traced"), run.out());
-        assertTrue(run.out().contains("MLP output restored over 1 layer"), run.out());
+        assertTrue(run.out().contains("MLP output restored over 1 layer: share of the drop undone"), run.out());
         assertTrue(run.out().contains("last subject token"), run.out());
         assertEquals((byte) 0x89, Files.readAllBytes(png)[0]);
         var bad = CliHarness.run("trace", "--model", world.resolve("model").toString(), "--facts",
