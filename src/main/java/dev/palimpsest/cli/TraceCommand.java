@@ -134,8 +134,8 @@ final class TraceCommand implements Callable<Integer> {
             table(o, "hidden state restored: share of the drop undone, (p - corrupted) / (clean - corrupted)", hs);
             table(o, mlpName + ": share of the drop undone", ms);
             Plots.heatMaps(png, "layer", "", CausalTrace.GROUPS, List.of(
-                    new Plots.Panel("hidden state restored: share of the drop undone (" + hidden.size() + " facts)", hs),
-                    new Plots.Panel("MLP output restored, window " + w + ": share of the drop undone", ms)));
+                    new Plots.Panel("drop undone: hidden state (" + hidden.size() + " facts)", hs),
+                    new Plots.Panel("drop undone: MLP output (window " + w + ")", ms)));
             o.println("heat maps: " + png);
         }
         return 0;

@@ -59,9 +59,9 @@ public final class CausalTrace {
         long[] ids = m.tokenizer().encodePrompt(prompt);
         int at = prompt.indexOf(subject);
         if (subject.isEmpty() || at < 0) throw new UserError("the subject '" + subject + "' does not occur in the prompt");
-        int from = m.tokenizer().encodePrompt(prompt.substring(0, at)).length;
-        int to = m.tokenizer().encodePrompt(prompt.substring(0, at + subject.length())).length; // exclusive
-        if (to <= from) throw new UserError("the subject '" + subject + "' has no tokens of its own in the prompt");
+        int[] span = span(m.tokenizer(), ids, prompt, at, at + subject.length());
+        int from = span[0], to = span[1]; // exclusive
+        if (from < 0 || to <= from) throw new UserError("the subject '" + subject + "' has no tokens of its own in the prompt");
         CausalLM net = m.net();
         int t = ids.length, layers = net.numLayers();
         List<String> tokens = new ArrayList<>();
@@ -185,6 +185,33 @@ public final class CausalTrace {
         for (int l = 0; l < layers; l++)
             for (int g = 0; g < GROUPS.size(); g++) sum[l][g] = cleanSum[l][g] == 0 ? Double.NaN : sum[l][g] / cleanSum[l][g];
         return sum;
+    }
+
+    /**
+     * The tokens [from, to) whose text overlaps characters [charFrom, charTo) of the prompt. Read from the tokens' own
+     * texts: encoding the text before the subject on its own would end in a lone space token that the prompt does not
+     * have (byte-level BPE puts the space in front of the next word), shifting the subject by one. A BOS the tokenizer
+     * adds in front is allowed; when the texts do not spell the prompt, falls back to encoding the prefixes.
+     */
+    static int[] span(dev.palimpsest.model.Tokenizer tok, long[] ids, String prompt, int charFrom, int charTo) {
+        int[] start = new int[ids.length + 1];
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < ids.length; i++) {
+            start[i] = text.length();
+            text.append(tok.tokenText(ids[i]));
+        }
+        start[ids.length] = text.length();
+        if (!text.toString().endsWith(prompt)) {
+            int from = tok.encodePrompt(prompt.substring(0, charFrom)).length;
+            return new int[] {from, tok.encodePrompt(prompt.substring(0, charTo)).length};
+        }
+        int shift = text.length() - prompt.length(), from = -1, to = -1;
+        for (int i = 0; i < ids.length; i++)
+            if (start[i + 1] > charFrom + shift && start[i] < charTo + shift) {
+                if (from < 0) from = i;
+                to = i + 1;
+            }
+        return new int[] {from, to};
     }
 
     private static Tensor lastLogp(CausalLM net, Tensor ids) {

@@ -83,6 +83,23 @@ class CausalTraceTest {
     }
 
     @Test
+    void theSubjectsTokensAreFoundInsideTheWholePromptNotFromItsPrefix() throws IOException {
+        Path world = dev.palimpsest.world.MicroWorld.folder();
+        var fact = new com.fasterxml.jackson.databind.ObjectMapper().readTree(world.resolve("world/pretrain.json").toFile()).get(0);
+        String subject = fact.get("entity").asText();
+        try (LanguageModel m = LanguageModel.load(world.resolve("model"))) {
+            String prompt = m.questionFormat().prompt(fact.get("question").asText());
+            long[] ids = m.tokenizer().encodePrompt(prompt);
+            int at = prompt.indexOf(subject);
+            int[] span = CausalTrace.span(m.tokenizer(), ids, prompt, at, at + subject.length());
+            StringBuilder text = new StringBuilder();
+            for (int i = span[0]; i < span[1]; i++) text.append(m.tokenizer().tokenText(ids[i]));
+            assertEquals(subject, text.toString().strip(), "the span covers the subject and nothing else");
+            assertTrue(span[1] - span[0] >= 2, "a two-word name is at least two tokens here: " + text);
+        }
+    }
+
+    @Test
     void traceCommandAveragesAFileOfFactsTheModelKnows() throws IOException {
         Path world = dev.palimpsest.world.MicroWorld.folder();
         Path png = tmp.resolve("facts.png");
