@@ -26,7 +26,8 @@ import dev.palimpsest.report.Plots;
 @Command(name = "trace", mixinStandardHelpOptions = true,
         description = {"Causal tracing: corrupt the subject's embeddings, restore one hidden state (layer x token) at a time,",
                 "and show how much of the answer's probability each restores, as a table and a PNG heat map.",
-                "With --facts: trace many facts (asked in the chat template) and average by ROME's token groups, for hidden states",
+                "With --facts: trace many facts (asked in the chat template; an answer's leading a/an/the/of join the prompt, so the traced",
+                "token names the fact) and average by ROME's token groups, for hidden states",
                 "and for MLP outputs (restored over --window layers), as two tables and a two-panel PNG."})
 final class TraceCommand implements Callable<Integer> {
     @Spec
@@ -95,6 +96,8 @@ final class TraceCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static final java.util.Set<String> FUNCTION_WORDS = java.util.Set.of("a", "an", "the", "of");
+
     /** A fact to trace: the question and the words it is about. */
     private record Traced(String question, String subject, String answer) {}
 
@@ -111,11 +114,17 @@ final class TraceCommand implements Callable<Integer> {
             int skipped = 0;
             for (Traced t : items) {
                 if (hidden.size() == n) break;
-                String p = f.prompt(t.question());
-                // Only facts the model knows, as ROME traces: its top next token must begin the fact's answer.
+                // An answer's leading function words ("a carpenter", "the Kestrel Institute") are predictable from the
+                // question alone: they join the prompt, and the first word that names the fact is traced.
+                String[] words = t.answer().strip().split(" ");
+                int lead = 0;
+                while (lead < words.length - 1 && FUNCTION_WORDS.contains(words[lead].toLowerCase(java.util.Locale.ROOT))) lead++;
+                String p = f.prompt(t.question()) + String.join(" ", java.util.Arrays.copyOf(words, lead));
+                String rest = String.join(" ", java.util.Arrays.copyOfRange(words, lead, words.length));
+                // Only facts the model knows, as ROME traces: its top next token must begin the (rest of the) answer.
                 CausalTrace.Result h = CausalTrace.trace(m, p, t.subject(), seed, CausalTrace.Kind.HIDDEN, 1);
                 String first = h.answer().strip();
-                if (first.isEmpty() || !t.answer().strip().startsWith(first)) {
+                if (first.isEmpty() || !rest.startsWith(first)) {
                     skipped++;
                     continue;
                 }
