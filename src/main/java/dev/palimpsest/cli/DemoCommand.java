@@ -31,7 +31,7 @@ import dev.palimpsest.report.Report;
 import dev.palimpsest.world.DefaultModel;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"The main job: on the built-in default model, run the editing-as-unlearning paper's comparison (or",
+        description = {"The main job: on a built-in model (--model default or default-bios), run the editing-as-unlearning paper's comparison (or",
                 "--methods all) on the world's pretrained-knowledge and finetuned-knowledge settings, print the table and",
                 "write the report (report.md, results.csv, results.jsonl, PNG plots) into a run folder whose path it prints."})
 final class DemoCommand implements Callable<Integer> {
