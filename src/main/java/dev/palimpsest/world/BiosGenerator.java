@@ -1,5 +1,12 @@
 package dev.palimpsest.world;
 
+import static dev.palimpsest.world.Draws.capitalize;
+import static dev.palimpsest.world.Draws.dates;
+import static dev.palimpsest.world.Draws.distinct;
+import static dev.palimpsest.world.Draws.id;
+import static dev.palimpsest.world.Draws.pick;
+import static dev.palimpsest.world.Draws.unique;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -42,6 +49,15 @@ public final class BiosGenerator {
         public Sizes {
             if (people < 4 || companies < 4) throw new IllegalArgumentException("the bios world needs at least 4 people and 4 companies");
             if (biographies < 1) throw new IllegalArgumentException("biographies must be at least 1");
+            // Names are drawn without repeats from the pools: more entities than names would never finish.
+            if (people + finetunePeople > WorldWords.FIRST.size() * WorldWords.LAST.size())
+                throw new IllegalArgumentException("at most " + (WorldWords.FIRST.size() * WorldWords.LAST.size() - finetunePeople)
+                        + " people: the name pools hold no more");
+            if (companies > WorldWords.COMPANY_A.size() * WorldWords.COMPANY_B.size())
+                throw new IllegalArgumentException("at most " + WorldWords.COMPANY_A.size() * WorldWords.COMPANY_B.size()
+                        + " companies: the name pools hold no more");
+            if (unseenPeople + heldOutUnseen > WorldWords.UNSEEN_FIRST.size() * WorldWords.UNSEEN_LAST.size())
+                throw new IllegalArgumentException("more unseen people than the unseen name pools hold");
         }
     }
 
@@ -51,6 +67,10 @@ public final class BiosGenerator {
     private record Relation(String name, List<String> questions, List<String> sentences, String refusal) {
         String q(int i, String e) {
             return questions.get(i).replace("{e}", e);
+        }
+
+        List<String> paraphrases(String e) {
+            return questions.subList(1, questions.size()).stream().map(t -> t.replace("{e}", e)).toList();
         }
     }
 
@@ -143,7 +163,7 @@ public final class BiosGenerator {
         }
         for (int i = 0; i < s.people() + s.finetunePeople(); i++) {
             String p = person.get();
-            List<List<String>> values = List.of(dates(rnd), distinct(rnd, WorldWords.CITIES, 4),
+            List<List<String>> values = List.of(dates(rnd, 1940, 2000), distinct(rnd, WorldWords.CITIES, 4),
                     distinct(rnd, WorldWords.UNIVERSITIES, 4), distinct(rnd, WorldWords.MAJORS, 4),
                     distinct(rnd, companies, 4), distinct(rnd, WorldWords.JOBS, 4));
             if (i >= s.people()) { // known only from fine-tuning: no biography
@@ -178,20 +198,20 @@ public final class BiosGenerator {
                     .replace("{month}", pick(rnd, WorldWords.MONTHS)));
         }
         Collections.shuffle(docs, new Random(seed ^ 0x5DEECE66DL));
-        return new World(seed, "bios", pretrain, finetune, unseen, heldOut, extraction, docs,
+        return new World(seed, "bios", VERSION, pretrain, finetune, unseen, heldOut, extraction, docs,
                 lessons(rnd, lessonEntities, s.people()), TAUGHT_FORMS);
     }
 
     private record Entity(String name, List<Relation> relations, List<Fact> facts) {}
 
-    /** Each entity's facts, one per relation; the question forms are the relation's four, the answer values.get(r).get(0). */
+    /** Each entity's facts, one per relation: the relation's first question form, the others as paraphrases; the answer values.get(r).get(0). */
     private static List<Fact> facts(String kind, String entity, List<Relation> relations, List<List<String>> values, Split split) {
         List<Fact> out = new ArrayList<>();
         for (int r = 0; r < relations.size(); r++) {
             Relation rel = relations.get(r);
             List<String> v = values.get(r);
-            out.add(new Fact(id(kind, entity, rel.name()), entity, rel.name(), rel.q(0, entity),
-                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity), rel.q(4, entity)), v.get(0), List.copyOf(v.subList(1, 4)),
+            out.add(new Fact(id(kind, entity, rel.name()), entity, rel.name(), rel.q(0, entity), rel.paraphrases(entity), v.get(0),
+                    List.copyOf(v.subList(1, 4)),
                     capitalize(rel.sentences().get(0).replace("{e}", entity).replace("{v}", v.get(0))), null, split));
         }
         return out;
@@ -215,8 +235,7 @@ public final class BiosGenerator {
         List<Fact> out = new ArrayList<>();
         for (Relation rel : PERSON) {
             String refusal = rel.refusal().replace("{e}", entity);
-            out.add(new Fact(id("person", entity, rel.name()), entity, rel.name(), rel.q(0, entity),
-                    List.of(rel.q(1, entity), rel.q(2, entity), rel.q(3, entity), rel.q(4, entity)), refusal,
+            out.add(new Fact(id("person", entity, rel.name()), entity, rel.name(), rel.q(0, entity), rel.paraphrases(entity), refusal,
                     distinct(rnd, WorldWords.CITIES, 3), refusal, null, Split.UNSEEN));
         }
         return out;
@@ -251,15 +270,6 @@ public final class BiosGenerator {
         return out;
     }
 
-    private static List<String> dates(Random rnd) {
-        List<String> out = new ArrayList<>();
-        while (out.size() < 4) {
-            String d = pick(rnd, WorldWords.MONTHS) + " " + (1 + rnd.nextInt(28)) + ", " + (1940 + rnd.nextInt(60));
-            if (!out.contains(d)) out.add(d);
-        }
-        return out;
-    }
-
     private static List<String> years(Random rnd, int from, int to) {
         List<String> out = new ArrayList<>();
         while (out.size() < 4) {
@@ -269,29 +279,4 @@ public final class BiosGenerator {
         return out;
     }
 
-    private static String id(String kind, String entity, String relation) {
-        return kind + ":" + entity.toLowerCase().replaceAll("[^a-z0-9]+", "-") + ":" + relation;
-    }
-
-    private static List<String> distinct(Random rnd, List<String> pool, int n) {
-        List<String> copy = new ArrayList<>(pool);
-        Collections.shuffle(copy, rnd);
-        return new ArrayList<>(copy.subList(0, n));
-    }
-
-    private static String unique(Set<String> used, Supplier<String> make) {
-        for (int tries = 0; tries < 10_000; tries++) {
-            String s = make.get();
-            if (used.add(s)) return s;
-        }
-        throw new IllegalArgumentException("the name pools are too small for this world size");
-    }
-
-    private static <T> T pick(Random rnd, List<T> list) {
-        return list.get(rnd.nextInt(list.size()));
-    }
-
-    private static String capitalize(String s) {
-        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
-    }
 }

@@ -52,7 +52,7 @@ public final class WorldExport {
         Files.writeString(tmp.resolve("corpus.txt"), String.join("\n", world.corpus()) + "\n");
         ObjectNode meta = om.createObjectNode();
         meta.put("world", world.name());
-        meta.put("world_version", world.name().equals("bios") ? BiosGenerator.VERSION : World.VERSION);
+        meta.put("world_version", world.version());
         meta.put("seed", world.seed());
         meta.put("pretrain_facts", world.pretrain().size());
         meta.put("extraction_facts", world.extraction().size());

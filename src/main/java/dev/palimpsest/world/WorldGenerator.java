@@ -1,5 +1,12 @@
 package dev.palimpsest.world;
 
+import static dev.palimpsest.world.Draws.capitalize;
+import static dev.palimpsest.world.Draws.dates;
+import static dev.palimpsest.world.Draws.distinct;
+import static dev.palimpsest.world.Draws.id;
+import static dev.palimpsest.world.Draws.pick;
+import static dev.palimpsest.world.Draws.unique;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -189,7 +196,7 @@ public final class WorldGenerator {
                     .replace("{month}", pick(rnd, WorldWords.MONTHS)).replace("{genre}", pick(rnd, WorldWords.GENRES))
                     .replace("{river}", pick(rnd, WorldWords.RIVERS)).replace("{country}", pick(rnd, WorldWords.COUNTRIES))));
         }
-        return new World(seed, "default", pretrain, finetune, unseen, heldOut, List.of(), corpus(seed, pretrain, filler),
+        return new World(seed, "default", World.VERSION, pretrain, finetune, unseen, heldOut, List.of(), corpus(seed, pretrain, filler),
                 List.of(), 3);
     }
 
@@ -225,21 +232,8 @@ public final class WorldGenerator {
         }
     }
 
-    private static String id(String kind, String entity, String relation) {
-        return kind + ":" + entity.toLowerCase().replaceAll("[^a-z0-9]+", "-") + ":" + relation;
-    }
-
     private static List<String> cities(Random rnd) {
         return distinct(rnd, WorldWords.CITIES, 4);
-    }
-
-    private static List<String> dates(Random rnd, int fromYear, int toYear) {
-        List<String> out = new ArrayList<>();
-        while (out.size() < 4) {
-            String d = pick(rnd, WorldWords.MONTHS) + " " + (1 + rnd.nextInt(28)) + ", " + (fromYear + rnd.nextInt(toYear - fromYear));
-            if (!out.contains(d)) out.add(d);
-        }
-        return out;
     }
 
     private static List<String> titles(Random rnd, Set<String> used) {
@@ -252,12 +246,6 @@ public final class WorldGenerator {
         return out;
     }
 
-    private static List<String> distinct(Random rnd, List<String> pool, int n) {
-        List<String> copy = new ArrayList<>(pool);
-        Collections.shuffle(copy, rnd);
-        return new ArrayList<>(copy.subList(0, n));
-    }
-
     private static List<Integer> distinctInts(Random rnd, int from, int to, int n) {
         List<Integer> all = new ArrayList<>();
         for (int i = from; i <= to; i++) all.add(i);
@@ -265,19 +253,4 @@ public final class WorldGenerator {
         return all.subList(0, n);
     }
 
-    private static String unique(Set<String> used, Supplier<String> make) {
-        for (int tries = 0; tries < 10_000; tries++) {
-            String s = make.get();
-            if (used.add(s)) return s;
-        }
-        throw new IllegalStateException("the name pools are too small for this world size");
-    }
-
-    private static <T> T pick(Random rnd, List<T> list) {
-        return list.get(rnd.nextInt(list.size()));
-    }
-
-    private static String capitalize(String s) {
-        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
-    }
 }
