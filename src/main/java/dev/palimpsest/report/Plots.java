@@ -1,9 +1,16 @@
 package dev.palimpsest.report;
 
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+
+import javax.imageio.ImageIO;
 
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -75,16 +82,7 @@ public final class Plots {
     /** A heat map of {@code value[x][y]} over integer columns and labelled rows (causal tracing: layer × token). */
     public static void heatMap(Path file, String title, String xLabel, String yLabel, List<String> rows, double[][] value) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        List<Integer> x = new ArrayList<>();
-        List<Number[]> z = new ArrayList<>();
-        for (int i = 0; i < value.length; i++) x.add(i);
-        for (int i = 0; i < value.length; i++)
-            for (int j = 0; j < rows.size(); j++) z.add(new Number[] {i, j, value[i][j]});
-        HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * value.length).height(120 + 22 * rows.size())
-                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
-        chart.getStyler().setYAxisTicksVisible(true);
-        chart.addSeries("effect", x, rows, z);
-        png(chart, file);
+        png(heatChart(title, xLabel, yLabel, rows, value, 22), file);
     }
 
     /** One panel of {@link #heatMaps}: a title and values [x][row]. */
@@ -92,45 +90,50 @@ public final class Plots {
 
     /**
      * Heat maps side by side in one PNG (ROME's trace figure: one panel per kind of restored state), sharing row labels,
-     * the first row at the top; values are shares in [0, 1] (NaN, a row no input had, shows as 0).
+     * the first row at the top; values are shares on a fixed [0, 1] scale.
      */
     public static void heatMaps(Path file, String xLabel, String yLabel, List<String> rowsTopDown, List<Panel> panels) throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<String> rows = new ArrayList<>(rowsTopDown);
-        java.util.Collections.reverse(rows); // XChart draws the first row at the bottom
-        List<java.awt.image.BufferedImage> images = new ArrayList<>();
+        Collections.reverse(rows); // XChart draws the first row at the bottom
+        List<BufferedImage> images = new ArrayList<>();
         for (Panel p : panels) {
-            List<Integer> x = new ArrayList<>();
-            List<Number[]> z = new ArrayList<>();
-            for (int i = 0; i < p.value().length; i++) x.add(i);
-            for (int i = 0; i < p.value().length; i++)
-                for (int j = 0; j < rows.size(); j++) {
-                    double v = p.value()[i][rows.size() - 1 - j];
-                    z.add(new Number[] {i, j, Double.isNaN(v) ? 0 : v});
-                }
-            HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * p.value().length).height(120 + 30 * rows.size())
-                    .title(p.title()).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
-            chart.getStyler().setYAxisTicksVisible(true);
+            double[][] flipped = new double[p.value().length][rows.size()];
+            for (int i = 0; i < flipped.length; i++)
+                for (int j = 0; j < rows.size(); j++) flipped[i][j] = p.value()[i][rows.size() - 1 - j];
+            HeatMapChart chart = heatChart(p.title(), xLabel, yLabel, rows, flipped, 30);
             chart.getStyler().setMin(0);
             chart.getStyler().setMax(1);
-            chart.addSeries("share", x, rows, z);
             images.add(BitmapEncoder.getBufferedImage(chart));
         }
-        int w = images.stream().mapToInt(java.awt.image.BufferedImage::getWidth).sum();
-        int h = images.stream().mapToInt(java.awt.image.BufferedImage::getHeight).max().orElse(1);
-        java.awt.image.BufferedImage out = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
-        java.awt.Graphics2D g = out.createGraphics();
-        g.setColor(java.awt.Color.WHITE);
-        g.fillRect(0, 0, w, h);
+        BufferedImage out = new BufferedImage(images.stream().mapToInt(BufferedImage::getWidth).sum(),
+                images.stream().mapToInt(BufferedImage::getHeight).max().orElse(1), BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, out.getWidth(), out.getHeight());
         int at = 0;
-        for (java.awt.image.BufferedImage i : images) {
+        for (BufferedImage i : images) {
             g.drawImage(i, at, 0, null);
             at += i.getWidth();
         }
         g.dispose();
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        javax.imageio.ImageIO.write(out, "png", bytes);
-        AtomicFiles.writeFile(file, tmp -> java.nio.file.Files.write(tmp, bytes.toByteArray()));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(out, "png", bytes);
+        write(file, bytes.toByteArray());
+    }
+
+    /** A heat map chart of {@code value[x][row]}; NaN (a row no input had) shows as 0. */
+    private static HeatMapChart heatChart(String title, String xLabel, String yLabel, List<String> rows, double[][] value, int rowHeight) {
+        List<Integer> x = new ArrayList<>();
+        List<Number[]> z = new ArrayList<>();
+        for (int i = 0; i < value.length; i++) x.add(i);
+        for (int i = 0; i < value.length; i++)
+            for (int j = 0; j < rows.size(); j++) z.add(new Number[] {i, j, Double.isNaN(value[i][j]) ? 0 : value[i][j]});
+        HeatMapChart chart = new HeatMapChartBuilder().width(420 + 50 * value.length).height(120 + rowHeight * rows.size())
+                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setYAxisTicksVisible(true);
+        chart.addSeries("value", x, rows, z);
+        return chart;
     }
 
     /** A histogram of values in [-1, 1] (20 bins, labelled by their start), as steps per bin. */
@@ -153,7 +156,10 @@ public final class Plots {
 
     /** The chart as a PNG file, written atomically. */
     private static void png(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        write(file, BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
+    }
+
+    private static void write(Path file, byte[] png) throws IOException {
         AtomicFiles.writeFile(file, tmp -> java.nio.file.Files.write(tmp, png));
     }
 
