@@ -1,8 +1,13 @@
 package dev.palimpsest.cli;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
-
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,8 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.util.ArrayList;
-import java.util.List;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
@@ -19,6 +23,7 @@ import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.EditReader;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.method.locate.CausalTrace;
+import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.report.Plots;
@@ -96,10 +101,35 @@ final class TraceCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static final java.util.Set<String> FUNCTION_WORDS = java.util.Set.of("a", "an", "the", "of");
+    private static final Set<String> FUNCTION_WORDS = Set.of("a", "an", "the", "of");
+    private static final int KNOWN_CHUNK = 32;
 
-    /** A fact to trace: the question and the words it is about. */
-    private record Traced(String question, String subject, String answer) {}
+    /** A fact to trace: the question, the words it is about, and its answer. */
+    private record Traced(String question, String subject, String answer) {
+        /** How many of the answer's words lead in before the first that names the fact. */
+        private int lead() {
+            String[] words = answer.strip().split(" ");
+            int lead = 0;
+            while (lead < words.length - 1 && FUNCTION_WORDS.contains(words[lead].toLowerCase(Locale.ROOT))) lead++;
+            return lead;
+        }
+
+        /**
+         * The traced prompt: the question in the model's format, then the answer's leading function words ("a
+         * carpenter", "the Kestrel Institute"), which the question alone predicts; the next word names the fact.
+         */
+        String prompt(QuestionFormat f) {
+            String[] words = answer.strip().split(" ");
+            return f.prompt(question) + String.join(" ", Arrays.copyOf(words, lead()));
+        }
+
+        /** Whether a next token begins the answer after those words: the model knows the fact. */
+        boolean begunBy(String token) {
+            String[] words = answer.strip().split(" ");
+            String first = token.strip();
+            return !first.isEmpty() && String.join(" ", Arrays.copyOfRange(words, lead(), words.length)).startsWith(first);
+        }
+    }
 
     private Integer traceFacts() throws Exception {
         if (n < 1) throw new UserError("-n must be at least 1, got " + n);
@@ -112,24 +142,26 @@ final class TraceCommand implements Callable<Integer> {
             int w = window != null ? window : CausalTrace.defaultWindow(m.net().numLayers());
             List<CausalTrace.Result> hidden = new ArrayList<>(), mlp = new ArrayList<>();
             int skipped = 0;
-            for (Traced t : items) {
-                if (hidden.size() == n) break;
-                // An answer's leading function words ("a carpenter", "the Kestrel Institute") are predictable from the
-                // question alone: they join the prompt, and the first word that names the fact is traced.
-                String[] words = t.answer().strip().split(" ");
-                int lead = 0;
-                while (lead < words.length - 1 && FUNCTION_WORDS.contains(words[lead].toLowerCase(java.util.Locale.ROOT))) lead++;
-                String p = f.prompt(t.question()) + String.join(" ", java.util.Arrays.copyOf(words, lead));
-                String rest = String.join(" ", java.util.Arrays.copyOfRange(words, lead, words.length));
-                // Only facts the model knows, as ROME traces: its top next token must begin the (rest of the) answer.
-                CausalTrace.Result h = CausalTrace.trace(m, p, t.subject(), seed, CausalTrace.Kind.HIDDEN, 1);
-                String first = h.answer().strip();
-                if (first.isEmpty() || !rest.startsWith(first)) {
-                    skipped++;
-                    continue;
+            // Only facts the model knows are traced, as ROME does: its top next token must begin the answer. One batched
+            // greedy token per chunk of facts finds them, so unknown facts cost no trace.
+            for (int from = 0; from < items.size() && hidden.size() < n; from += KNOWN_CHUNK) {
+                List<Traced> chunk = items.subList(from, Math.min(items.size(), from + KNOWN_CHUNK));
+                List<String> prompts = chunk.stream().map(t -> t.prompt(f)).toList();
+                List<Generator.Generation> next = Generator.greedy(m, prompts, 1, KNOWN_CHUNK);
+                for (int i = 0; i < chunk.size() && hidden.size() < n; i++) {
+                    Traced t = chunk.get(i);
+                    if (!t.begunBy(next.get(i).text())) {
+                        skipped++;
+                        continue;
+                    }
+                    CausalTrace.Result h = CausalTrace.trace(m, prompts.get(i), t.subject(), seed, CausalTrace.Kind.HIDDEN, 1);
+                    if (!t.begunBy(h.answer())) { // the batched pass and the trace's own can differ on a near tie
+                        skipped++;
+                        continue;
+                    }
+                    hidden.add(h);
+                    mlp.add(CausalTrace.trace(m, prompts.get(i), t.subject(), seed, CausalTrace.Kind.MLP, w));
                 }
-                hidden.add(h);
-                mlp.add(CausalTrace.trace(m, p, t.subject(), seed, CausalTrace.Kind.MLP, w));
             }
             if (hidden.isEmpty()) throw new UserError(facts + ": the model's top next token begins none of these facts' answers");
             double clean = hidden.stream().mapToDouble(CausalTrace.Result::clean).average().orElse(0);
@@ -150,7 +182,7 @@ final class TraceCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void table(java.io.PrintWriter o, String title, double[][] share) {
+    private static void table(PrintWriter o, String title, double[][] share) {
         o.println(title + ":");
         o.printf("%-24s", "token \\ layer");
         for (int l = 0; l < share.length; l++) o.printf("%7d", l);
@@ -171,7 +203,7 @@ final class TraceCommand implements Callable<Integer> {
                 out.add(new Traced(e.prompt(), e.subject(), e.groundTruth()));
             }
         } else {
-            List<com.fasterxml.jackson.databind.JsonNode> records = QaReader.records(facts);
+            List<JsonNode> records = QaReader.records(facts);
             for (int i = 0; i < records.size(); i++) {
                 String where = facts + ": record " + (i + 1);
                 out.add(new Traced(QaReader.text(records.get(i), "question", where), QaReader.text(records.get(i), "entity", where),
