@@ -45,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--model", defaultValue = "default",
-            description = "The built-in model: default (the default world) or default-bios (the bios world, whose model stores facts at the entity; built once, about 30 minutes). Default ${DEFAULT-VALUE}.")
+            description = "The built-in model: default (the default world) or default-bios (the bios world, whose facts the model learned from biographies; built once, about 25 minutes). Default ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--sizes", split = ",", defaultValue = "10",

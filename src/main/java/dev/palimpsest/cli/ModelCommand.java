@@ -3,6 +3,7 @@ package dev.palimpsest.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.palimpsest.UserError;
@@ -40,8 +41,8 @@ final class ModelCommand implements Runnable {
         String world;
 
         @Option(names = "--set", paramLabel = "KEY=VALUE", split = ",",
-                description = "Change the recipe: vocab, hidden, layers, heads, intermediate, epochs, batch, lr; for the bios world also people, companies, biographies, mentions. Needs --out.")
-        java.util.List<String> set;
+                description = "Change the recipe: vocab, hidden, layers, heads, intermediate, epochs, corpus_epochs, batch, lr, weight_decay; for the bios world also people, companies, biographies, mentions. Needs --out.")
+        List<String> set;
 
         @Option(names = "--out", paramLabel = "DIR", description = "Build into this new folder (model/, world/, build.json) instead of the cache.")
         Path out;
@@ -62,10 +63,10 @@ final class ModelCommand implements Runnable {
                 throw new UserError("--set builds a changed recipe, which needs --out DIR (the cache holds the standard recipes only)");
             Path dir;
             if (out != null) {
-                if (Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent()))
+                if (Files.exists(out) && (!Files.isDirectory(out) || !isEmpty(out)))
                     throw new UserError(out + ": exists and is not an empty folder");
                 DefaultModel.Recipe r = b.recipe;
-                for (String kv : set == null ? java.util.List.<String>of() : set) {
+                for (String kv : set == null ? List.<String>of() : set) {
                     int eq = kv.indexOf('=');
                     if (eq < 1) throw new UserError("--set " + kv + ": expected KEY=VALUE");
                     r = r.with(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip(), "--set " + kv);
@@ -79,6 +80,12 @@ final class ModelCommand implements Runnable {
             }
             spec.commandLine().getOut().println(dir);
             return 0;
+        }
+
+        private static boolean isEmpty(Path dir) throws java.io.IOException {
+            try (var entries = Files.list(dir)) {
+                return entries.findAny().isEmpty();
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.OutputFolder;
 import dev.palimpsest.io.OutputPolicy;
 import dev.palimpsest.io.PalimpsestHome;
+import dev.palimpsest.world.DefaultModel;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,7 +33,7 @@ final class OverwriteOption {
 
     static List<OutputPolicy.Guarded> guarded(Path model, Path... data) {
         List<OutputPolicy.Guarded> g = new ArrayList<>();
-        if (model != null && !model.toString().equals("default")) g.add(new OutputPolicy.Guarded(model, "the input model"));
+        if (model != null && !DefaultModel.isBuiltIn(model.toString())) g.add(new OutputPolicy.Guarded(model, "the input model"));
         for (Path p : data) if (p != null) g.add(new OutputPolicy.Guarded(p, "an input file"));
         g.add(new OutputPolicy.Guarded(PalimpsestHome.root(), "palimpsest's cache"));
         return g;

@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
@@ -78,37 +79,36 @@ public final class DefaultModel {
         /** This recipe with one setting changed; {@code where} names the option in errors. */
         public Recipe with(String key, String value, String where) {
             if (!SETTINGS.contains(key))
-                throw new dev.palimpsest.UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
+                throw new UserError(where + ": unknown setting '" + key + "'; known: " + String.join(", ", SETTINGS));
             double v;
             try {
                 v = Double.parseDouble(value);
             } catch (NumberFormatException e) {
-                throw new dev.palimpsest.UserError(where + ": " + key + " must be a number, got '" + value + "'");
+                throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
             }
             boolean real = key.equals("lr") || key.equals("weight_decay");
             int i = (int) v;
             if (!real && (i != v || i < (key.equals("corpus_epochs") ? 0 : 1)))
-                throw new dev.palimpsest.UserError(where + ": " + key + " must be a " + (key.equals("corpus_epochs") ? "non-negative" : "positive")
+                throw new UserError(where + ": " + key + " must be a " + (key.equals("corpus_epochs") ? "non-negative" : "positive")
                         + " integer, got '" + value + "'");
             if (real && !(key.equals("lr") ? v > 0 : v >= 0))
-                throw new dev.palimpsest.UserError(where + ": " + key + " must be " + (key.equals("lr") ? "positive" : "at least 0") + ", got '" + value + "'");
+                throw new UserError(where + ": " + key + " must be " + (key.equals("lr") ? "positive" : "at least 0") + ", got '" + value + "'");
             WorldSpec w = world;
             if (List.of("people", "companies", "biographies", "mentions").contains(key)) {
                 if (!(world instanceof BiosGenerator.Sizes b))
-                    throw new dev.palimpsest.UserError(where + ": " + key + " is a setting of the bios world only");
+                    throw new UserError(where + ": " + key + " is a setting of the bios world only");
                 try {
                     w = new BiosGenerator.Sizes(key.equals("people") ? i : b.people(), key.equals("companies") ? i : b.companies(),
                             key.equals("biographies") ? i : b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(),
                             key.equals("mentions") ? i : b.mentions());
                 } catch (IllegalArgumentException e) {
-                    throw new dev.palimpsest.UserError(where + ": " + e.getMessage());
+                    throw new UserError(where + ": " + e.getMessage());
                 }
             }
-            Recipe r = new Recipe(w, key.equals("vocab") ? i : vocab, key.equals("hidden") ? i : hidden, key.equals("layers") ? i : layers,
+            return new Recipe(w, key.equals("vocab") ? i : vocab, key.equals("hidden") ? i : hidden, key.equals("layers") ? i : layers,
                     key.equals("heads") ? i : heads, key.equals("intermediate") ? i : intermediate, key.equals("epochs") ? i : epochs,
                     key.equals("corpus_epochs") ? i : corpusEpochs, key.equals("batch") ? i : batch, key.equals("lr") ? v : lr,
                     key.equals("weight_decay") ? v : weightDecay, passes);
-            return r;
         }
     }
 
@@ -144,8 +144,8 @@ public final class DefaultModel {
      * (the default world teaches every form, so there it is a taught paraphrase), and to questions about facts seen
      * only in the corpus (NaN without such facts), and to the same facts' sentences cut before the answer (plain text,
      * as the corpus states them: whether the facts are stored at all, whatever a question can extract); the share of
-     * answers that refuse; the share of few-shot refusal
-     * drafts accepted on entities never used in a lesson (NaN for a world without lessons).
+     * answers that refuse; the share of few-shot refusal drafts accepted on entities never used in a lesson (NaN for a
+     * world without lessons).
      */
     public record Report(double pretrainRouge1, double paraphraseRouge1, double extractionRouge1, double completionRouge1,
             double unseenRefusal, double heldOutRefusal, double refusalDrafts, double seconds, double finalLoss) {}
@@ -156,10 +156,20 @@ public final class DefaultModel {
      * default-bios-finetuned), built first if need be; null for any other name.
      */
     public static Path named(String name, PrintWriter log) throws IOException {
-        boolean finetuned = name.endsWith("-finetuned");
-        BuiltIn b = BuiltIn.named(finetuned ? name.substring(0, name.length() - "-finetuned".length()) : name);
+        BuiltIn b = BuiltIn.named(withoutFinetuned(name));
         if (b == null) return null;
-        return finetuned ? ensureFinetuned(b, 0, log) : ensure(b, 0, log);
+        return name.endsWith(FINETUNED) ? ensureFinetuned(b, 0, log) : ensure(b, 0, log);
+    }
+
+    /** Whether --model names a built-in model (which {@link #named} would build) rather than a folder. */
+    public static boolean isBuiltIn(String name) {
+        return BuiltIn.named(withoutFinetuned(name)) != null;
+    }
+
+    private static final String FINETUNED = "-finetuned";
+
+    private static String withoutFinetuned(String name) {
+        return name.endsWith(FINETUNED) ? name.substring(0, name.length() - FINETUNED.length()) : name;
     }
 
     /** The folder of the default model for a seed: {@code model/} and {@code world/} inside it. */
@@ -186,7 +196,7 @@ public final class DefaultModel {
         try (CacheLock lock = CacheLock.of(folder)) {
             if (Files.isRegularFile(model.resolve("config.json"))) return model;
             log.println("palimpsest: building the " + b.modelName + " model into " + folder + " (once; about "
-                    + (b == BuiltIn.BIOS ? "30" : "5") + " minutes on 2 cores)");
+                    + (b == BuiltIn.BIOS ? "25" : "5") + " minutes on 2 cores)");
             build(b.recipe, seed, folder, log);
         }
         return model;
@@ -226,7 +236,7 @@ public final class DefaultModel {
     /** Generates the world, trains the tokenizer and the model, and writes {@code folder/world}, {@code folder/model}. */
     public static Report build(Recipe r, long seed, Path folder, PrintWriter log) throws IOException {
         if (r.corpusEpochs() >= r.epochs())
-            throw new dev.palimpsest.UserError("the recipe's corpus_epochs (" + r.corpusEpochs() + ") must be fewer than its epochs (" + r.epochs() + ")");
+            throw new UserError("the recipe's corpus_epochs (" + r.corpusEpochs() + ") must be fewer than its epochs (" + r.epochs() + ")");
         long t0 = System.nanoTime();
         World world = r.world().generate(seed);
         Files.createDirectories(folder);
@@ -340,9 +350,7 @@ public final class DefaultModel {
     /** For a world with facts seen only in its corpus: every few epochs, extraction on a sample, to watch it emerge. */
     private static SupervisedTrainer.EpochEnd probe(World world, LanguageModel m, PrintWriter log, int epochsBefore) {
         if (world.extraction().isEmpty()) return null;
-        List<Fact> sample = new ArrayList<>(), taught = new ArrayList<>();
-        for (int i = 0; i < world.extraction().size(); i += Math.max(1, world.extraction().size() / 60)) sample.add(world.extraction().get(i));
-        for (int i = 0; i < world.pretrain().size(); i += Math.max(1, world.pretrain().size() / 60)) taught.add(world.pretrain().get(i));
+        List<Fact> sample = everyNth(world.extraction(), 60), taught = everyNth(world.pretrain(), 60);
         return (phaseEpoch, loss) -> {
             int epoch = epochsBefore + phaseEpoch;
             if (epoch % 4 != 0) return SupervisedTrainer.Verdict.GO_ON;
@@ -352,6 +360,13 @@ public final class DefaultModel {
             log.flush();
             return new SupervisedTrainer.Verdict(false, String.format("extraction %.2f", ext));
         };
+    }
+
+    /** About {@code about} facts spread evenly over the list (every n-th). */
+    private static List<Fact> everyNth(List<Fact> facts, int about) {
+        List<Fact> out = new ArrayList<>();
+        for (int i = 0; i < facts.size(); i += Math.max(1, facts.size() / about)) out.add(facts.get(i));
+        return out;
     }
 
     /**

@@ -68,7 +68,7 @@ class UpdateChecksCliTest {
 
     @Test
     void memitAtTheSubjectWarnsAboutTheLocusAndAtThePromptsEndTakes() throws IOException {
-        // This model reads names at the end of the prompt: keys at the entity's last token hardly flip its facts (1 of 3 here).
+        // On this model keys at the entity's last token hardly flip its facts (1 of 3 here); at the prompt's end they do.
         Path edits = edits(), atSubject = tmp.resolve("subject");
         var run = CliHarness.run("update", "--model", "default", "--method", "memit", "--edit", edits.toString(), "--format", "zsre",
                 "--out", atSubject.toString());
@@ -78,7 +78,7 @@ class UpdateChecksCliTest {
         assertTrue(warnings.get(0).contains("edit locus"), warnings.get(0));
         assertTrue(checks(atSubject).get("edit_success").asDouble() < 0.5, checks(atSubject).toString());
 
-        // Keys at the prompt's last token, where this world's facts are read: the edits take (3 of 3 here).
+        // Keys at the prompt's last token: the edits take (3 of 3 here).
         Path atEnd = tmp.resolve("end");
         run = CliHarness.run("update", "--model", "default", "--method", "memit", "--edit", edits.toString(), "--format", "zsre",
                 "--set", "position=last", "--out", atEnd.toString());

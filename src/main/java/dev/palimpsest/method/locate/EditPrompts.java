@@ -35,7 +35,7 @@ import dev.palimpsest.tensor.Tensors;
 final class EditPrompts {
     /** Why an edit at this locus may not take: the warning `update` prints when most of ROME's or MEMIT's edits did not. */
     static final String LOCUS_HINT = "the edit locus: keys read at the subject's last token (position=auto with a subject) cannot flip facts "
-            + "in a model that reads names at the end of the prompt; try --set position=last, or other layers";
+            + "the model recalls elsewhere (trace --facts shows where); try --set position=last, or other layers";
 
     /** How δ is optimised: Adam steps, learning rate, weight decay, KL factor on "{subject} is a", clamp (× ‖reference‖). */
     record ValueSettings(int steps, double lr, double weightDecay, double klFactor, double clamp) {
