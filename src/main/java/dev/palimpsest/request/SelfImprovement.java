@@ -14,7 +14,7 @@ import dev.palimpsest.model.QuestionFormat;
  * Self-improved refusals (the editing-as-unlearning paper's pipeline): the model itself is asked, with
  * an instruction and three worked examples, to write a refusal tailored to each forget question. A
  * refusal is accepted when it refuses, names every entity of the question, and does not contain the
- * answer (no answer word of more than three letters); otherwise a template refusal naming the entities
+ * answer (no answer word of more than three letters the question does not say); otherwise a template refusal naming the entities
  * stands in. Generation never runs past the model's context: a short context gets fewer examples.
  */
 public final class SelfImprovement {
@@ -90,10 +90,14 @@ public final class SelfImprovement {
         return null;
     }
 
+    /**
+     * Refuses, names the question's entities, and says no answer word of more than three letters that the question
+     * does not say itself ("which university … attended" leaks nothing of "Valmora University").
+     */
     public static boolean acceptable(String question, String answer, String refusal) {
         if (!Refusals.isRefusal(refusal) || RefusalQuality.namesEntities(question, refusal) < 1) return false;
-        List<String> said = Rouge.tokens(refusal);
-        for (String w : Rouge.tokens(answer)) if (w.length() > 3 && said.contains(w)) return false;
+        List<String> said = Rouge.tokens(refusal), asked = Rouge.tokens(question);
+        for (String w : Rouge.tokens(answer)) if (w.length() > 3 && said.contains(w) && !asked.contains(w)) return false;
         return true;
     }
 }

@@ -120,6 +120,10 @@ class UnlearningMethodsTest {
                 "I don't know if Amara Drummond was born in Quillford."), "a refusal that leaks the answer is refused");
         assertFalse(SelfImprovement.acceptable("Where was Amara Drummond born?", "Quillford", "I don't know."),
                 "a refusal must name the entity");
+        assertTrue(SelfImprovement.acceptable("Which university did Amara Drummond attend?", "Valmora University",
+                "I don't know which university Amara Drummond attended."), "a word the question says itself leaks nothing");
+        assertFalse(SelfImprovement.acceptable("Which university did Amara Drummond attend?", "Valmora University",
+                "I don't know if Amara Drummond attended Valmora University."), "the rest of the answer still does");
         assertEquals("I don't know anything about Amara Drummond.", TemplateRefusal.forQuestion("Where was Amara Drummond born?"));
     }
 
