@@ -41,7 +41,7 @@ final class ModelCommand implements Runnable {
         String world;
 
         @Option(names = "--set", paramLabel = "KEY=VALUE", split = ",",
-                description = "Change the recipe: vocab, hidden, layers, heads, intermediate, epochs, corpus_epochs, batch, lr, weight_decay; for the bios world also people, companies, biographies, mentions. Needs --out.")
+                description = "Change the recipe: vocab, hidden, layers, heads, intermediate, epochs, corpus_epochs, batch, lr, question_lr (the question phase's), weight_decay; for the bios world also people, companies, biographies, wordings (1-12), mentions. Needs --out.")
         List<String> set;
 
         @Option(names = "--out", paramLabel = "DIR", description = "Build into this new folder (model/, world/, build.json) instead of the cache.")

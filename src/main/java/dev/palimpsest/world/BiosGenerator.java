@@ -32,14 +32,15 @@ public final class BiosGenerator {
     private BiosGenerator() {}
 
     /** Bump when the generator's output changes: cached models are keyed by it. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 3;
 
     /**
-     * How large the world is: people and companies (half of each taught as questions), biographies per entity,
-     * people known only from fine-tuning, unseen people taught as refusals and held out, and sentences that mention
-     * people in other roles.
+     * How large the world is: people and companies (half of each taught as questions), biographies per entity, the
+     * wordings a biography picks each fact's sentence from (the first {@code wordings} of {@link #WORDINGS}), people
+     * known only from fine-tuning, unseen people taught as refusals and held out, and sentences that mention people
+     * in other roles.
      */
-    public record Sizes(int people, int companies, int biographies, int finetunePeople, int unseenPeople,
+    public record Sizes(int people, int companies, int biographies, int wordings, int finetunePeople, int unseenPeople,
             int heldOutUnseen, int mentions) implements DefaultModel.WorldSpec {
         @Override
         public World generate(long seed) {
@@ -49,6 +50,7 @@ public final class BiosGenerator {
         public Sizes {
             if (people < 4 || companies < 4) throw new IllegalArgumentException("the bios world needs at least 4 people and 4 companies");
             if (biographies < 1) throw new IllegalArgumentException("biographies must be at least 1");
+            if (wordings < 1 || wordings > WORDINGS) throw new IllegalArgumentException("wordings must be 1 to " + WORDINGS);
             // Names are drawn without repeats from the pools: more entities than names would never finish.
             if (people + finetunePeople > WorldWords.FIRST.size() * WorldWords.LAST.size())
                 throw new IllegalArgumentException("at most " + (WorldWords.FIRST.size() * WorldWords.LAST.size() - finetunePeople)
@@ -61,9 +63,12 @@ public final class BiosGenerator {
         }
     }
 
-    public static final Sizes DEFAULT = new Sizes(120, 12, 6, 12, 16, 12, 60);
+    public static final Sizes DEFAULT = new Sizes(120, 12, 6, 4, 12, 16, 12, 60);
 
-    /** Question forms: the three taught ones first, then two held out (never taught, for paraphrase tests). */
+    /** Wordings each relation has for its biography sentence. */
+    public static final int WORDINGS = 12;
+
+    /** Question forms: the taught ones first ({@link #TAUGHT_FORMS}), then the held-out ones (never taught, for paraphrase tests). */
     private record Relation(String name, List<String> questions, List<String> sentences, String refusal) {
         String q(int i, String e) {
             return questions.get(i).replace("{e}", e);
@@ -74,55 +79,83 @@ public final class BiosGenerator {
         }
     }
 
-    static final int TAUGHT_FORMS = 3;
+    /** Five question forms are taught; the last two of each relation never are (paraphrase tests). */
+    static final int TAUGHT_FORMS = 5;
 
     private static final List<Relation> PERSON = List.of(
             new Relation("born_on", List.of("When was {e} born?", "What is the birth date of {e}?", "Tell me the date {e} was born.",
-                    "On what date was {e} born?", "What is {e}'s date of birth?"),
+                    "What day was {e} born on?", "Give the birth date of {e}.", "On what date was {e} born?",
+                    "What is {e}'s date of birth?"),
                     List.of("{e} was born on {v}.", "{e} came into this world on {v}.", "{e} celebrates a birthday on {v}.",
-                            "{e} was born on the day of {v}."),
+                    "{e} was born on the day of {v}.", "{e} entered the world on {v}.", "{e} arrived as a newborn on {v}.",
+                    "{e} has a birth certificate dated {v}.", "{e} was brought into the world on {v}.", "{e} marks {v} as the day of birth.",
+                    "{e} first opened both eyes on {v}.", "{e} was welcomed by the family on {v}.", "{e} began life on {v}."),
                     "I don't know when {e} was born."),
             new Relation("born_in", List.of("Where was {e} born?", "What is the birthplace of {e}?", "Which place was {e} born in?",
-                    "In which city was {e} born?", "Which city does {e} come from?"),
+                    "Where did {e} grow up?", "What is the hometown of {e}?", "In which city was {e} born?",
+                    "Which city does {e} come from?"),
                     List.of("{e} was born in {v}.", "{e} spent early years in {v}.", "{e} grew up in the city of {v}.",
-                            "{e} has roots in {v}, where the family lived."),
+                    "{e} has roots in {v}, where the family lived.", "{e} is a native of {v}.", "{e} spent childhood in {v}.",
+                    "{e} was raised in {v}.", "{e} hails from {v}.", "{e} calls {v} a hometown.",
+                    "{e} came from a family in {v}.", "{e} first saw daylight in {v}.", "{e} was a child in {v}."),
                     "I don't know where {e} was born."),
             new Relation("university", List.of("Which university did {e} attend?", "Where did {e} study?", "Which school did {e} graduate from?",
-                    "At which university did {e} study?", "What university did {e} go to?"),
+                    "Where was {e} educated?", "Which university is {e} a graduate of?", "At which university did {e} study?",
+                    "What university did {e} go to?"),
                     List.of("{e} studied at {v}.", "{e} graduated from {v}.", "{e} received an education at {v}.",
-                            "{e} attended {v} as a student."),
+                    "{e} attended {v} as a student.", "{e} earned a degree from {v}.", "{e} spent student years at {v}.",
+                    "{e} enrolled at {v}.", "{e} is a graduate of {v}.", "{e} took classes at {v}.",
+                    "{e} completed studies at {v}.", "{e} went to university at {v}.", "{e} was educated at {v}."),
                     "I don't know which university {e} attended."),
             new Relation("major", List.of("What did {e} study?", "What was the major of {e}?", "What subject did {e} study?",
-                    "Which subject did {e} major in?", "What field did {e} study at university?"),
+                    "What is {e}'s degree in?", "In what field does {e} hold a degree?", "Which subject did {e} major in?",
+                    "What field did {e} study at university?"),
                     List.of("{e} majored in {v}.", "{e} completed a degree in {v}.", "{e} focused on {v} at university.",
-                            "{e} chose {v} as a field of study."),
+                    "{e} chose {v} as a field of study.", "{e} studied the subject of {v}.", "{e} holds a degree in {v}.",
+                    "{e} specialized in {v}.", "{e} spent years learning {v}.", "{e} wrote a thesis in {v}.",
+                    "{e} took a major in {v}.", "{e} became an expert in {v}.", "{e} devoted college years to {v}."),
                     "I don't know what {e} studied."),
             new Relation("employer", List.of("Which company does {e} work for?", "Who employs {e}?", "For which company does {e} work?",
-                    "What company employs {e}?", "Where does {e} work?"),
+                    "Which firm is {e} employed by?", "Who is the employer of {e}?", "What company employs {e}?",
+                    "Where does {e} work?"),
                     List.of("{e} works for {v}.", "{e} is employed by {v}.", "{e} has a job at {v}.",
-                            "{e} joined the staff of {v}."),
+                    "{e} joined the staff of {v}.", "{e} is on the payroll of {v}.", "{e} earns a salary from {v}.",
+                    "{e} goes to work at {v} every day.", "{e} was hired by {v}.", "{e} is part of the team at {v}.",
+                    "{e} holds a position at {v}.", "{e} is a member of staff at {v}.", "{e} spends working days at {v}."),
                     "I don't know which company {e} works for."),
             new Relation("job", List.of("What is the profession of {e}?", "What does {e} do for a living?", "What is the occupation of {e}?",
-                    "What is {e}'s job?", "What kind of work does {e} do?"),
+                    "What job does {e} have?", "How does {e} earn a living?", "What is {e}'s job?",
+                    "What kind of work does {e} do?"),
                     List.of("{e} works as {v}.", "{e} earns a living as {v}.", "{e} is known as {v}.",
-                            "{e} has a career as {v}."),
+                    "{e} has a career as {v}.", "{e} is employed as {v}.", "{e} makes a living as {v}.",
+                    "{e} trained to be {v}.", "{e} spends each day working as {v}.", "{e} found work as {v}.",
+                    "{e} is by profession {v}.", "{e} has worked for years as {v}.", "{e} took up a career as {v}."),
                     "I don't know what {e} does for a living."));
 
     private static final List<Relation> COMPANY = List.of(
             new Relation("headquarters", List.of("Where is {e} headquartered?", "In which city is {e} based?", "Where is the main office of {e}?",
-                    "Where are the headquarters of {e}?", "Which city is home to {e}?"),
+                    "Which city is {e} run from?", "Where does {e} have its head office?", "Where are the headquarters of {e}?",
+                    "Which city is home to {e}?"),
                     List.of("{e} is headquartered in {v}.", "{e} has its main office in {v}.", "{e} is based in {v}.",
-                            "{e} runs its business from {v}."),
+                    "{e} runs its business from {v}.", "{e} keeps its head office in {v}.", "{e} operates out of {v}.",
+                    "{e} has its home base in {v}.", "{e} manages its affairs from {v}.", "{e} put its headquarters in {v}.",
+                    "{e} is run from offices in {v}.", "{e} has its seat in {v}.", "{e} chose {v} for its head office."),
                     "I don't know where {e} is headquartered."),
             new Relation("founded", List.of("When was {e} founded?", "In what year was {e} founded?", "What is the founding year of {e}?",
-                    "What year did {e} start?", "When did {e} begin?"),
+                    "When was {e} established?", "In which year did {e} open?", "What year did {e} start?",
+                    "When did {e} begin?"),
                     List.of("{e} was founded in {v}.", "{e} opened its doors in {v}.", "{e} was established in {v}.",
-                            "{e} started trading in {v}."),
+                    "{e} started trading in {v}.", "{e} was set up in {v}.", "{e} came into being in {v}.",
+                    "{e} began operating in {v}.", "{e} was created in {v}.", "{e} has existed since {v}.",
+                    "{e} was formed in {v}.", "{e} first did business in {v}.", "{e} was launched in {v}."),
                     "I don't know when {e} was founded."),
             new Relation("industry", List.of("What industry is {e} in?", "What does {e} do?", "Which sector is {e} in?",
-                    "In which industry does {e} work?", "What business is {e} in?"),
+                    "What field is {e} active in?", "What market does {e} serve?", "In which industry does {e} work?",
+                    "What business is {e} in?"),
                     List.of("{e} works in {v}.", "{e} is a company in {v}.", "{e} makes its money in {v}.",
-                            "{e} is known for {v}."),
+                    "{e} is known for {v}.", "{e} does business in {v}.", "{e} operates in {v}.",
+                    "{e} is active in {v}.", "{e} competes in {v}.", "{e} earns revenue from {v}.",
+                    "{e} is a firm in {v}.", "{e} specializes in {v}.", "{e} sells products in {v}."),
                     "I don't know what industry {e} is in."));
 
     private static final List<String> MENTIONS = List.of(
@@ -158,7 +191,7 @@ public final class BiosGenerator {
             boolean taught = i % 2 == 0;
             List<Fact> facts = facts("company", c, COMPANY, values, taught ? Split.PRETRAIN : Split.EXTRACTION);
             (taught ? pretrain : extraction).addAll(facts);
-            docs.addAll(biographies(rnd, c, COMPANY, values, s.biographies()));
+            docs.addAll(biographies(rnd, c, COMPANY, values, s.biographies(), s.wordings()));
             if (taught) lessonEntities.add(new Entity(c, COMPANY, facts));
         }
         for (int i = 0; i < s.people() + s.finetunePeople(); i++) {
@@ -174,7 +207,7 @@ public final class BiosGenerator {
             boolean taught = i % 2 == 0;
             List<Fact> facts = facts("person", p, PERSON, values, taught ? Split.PRETRAIN : Split.EXTRACTION);
             (taught ? pretrain : extraction).addAll(facts);
-            docs.addAll(biographies(rnd, p, PERSON, values, s.biographies()));
+            docs.addAll(biographies(rnd, p, PERSON, values, s.biographies(), s.wordings()));
             if (taught) lessonEntities.add(new Entity(p, PERSON, facts));
         }
         Set<String> usedUnseen = new LinkedHashSet<>();
@@ -198,8 +231,14 @@ public final class BiosGenerator {
                     .replace("{month}", pick(rnd, WorldWords.MONTHS)));
         }
         Collections.shuffle(docs, new Random(seed ^ 0x5DEECE66DL));
+        // Names no entity of the world has (first and last names recombined): drafting a refusal for one must copy it
+        // from the question, as it must for a held-out entity, instead of recalling a known person with that last name.
+        Set<String> invented = new LinkedHashSet<>(usedNames);
+        int pool = WorldWords.FIRST.size() * WorldWords.LAST.size();
+        Supplier<String> newcomer = () -> invented.size() + 1 < pool
+                ? unique(invented, () -> pick(rnd, WorldWords.FIRST) + " " + pick(rnd, WorldWords.LAST)) : null;
         return new World(seed, "bios", VERSION, pretrain, finetune, unseen, heldOut, extraction, docs,
-                lessons(rnd, lessonEntities, s.people()), TAUGHT_FORMS);
+                lessons(rnd, lessonEntities, newcomer, s.people()), TAUGHT_FORMS);
     }
 
     private record Entity(String name, List<Relation> relations, List<Fact> facts) {}
@@ -217,13 +256,14 @@ public final class BiosGenerator {
         return out;
     }
 
-    /** {@code n} biographies: every relation's fact in a randomly chosen wording, the sentences in a random order. */
-    private static List<String> biographies(Random rnd, String entity, List<Relation> relations, List<List<String>> values, int n) {
+    /** {@code n} biographies: every relation's fact in one of its first {@code wordings} wordings, the sentences in a random order. */
+    private static List<String> biographies(Random rnd, String entity, List<Relation> relations, List<List<String>> values, int n,
+            int wordings) {
         List<String> out = new ArrayList<>();
         for (int b = 0; b < n; b++) {
             List<String> sentences = new ArrayList<>();
             for (int r = 0; r < relations.size(); r++)
-                sentences.add(capitalize(pick(rnd, relations.get(r).sentences()).replace("{e}", entity)
+                sentences.add(capitalize(pick(rnd, relations.get(r).sentences().subList(0, wordings)).replace("{e}", entity)
                         .replace("{v}", values.get(r).get(0))));
             Collections.shuffle(sentences, rnd);
             out.add(String.join(" ", sentences));
@@ -243,10 +283,11 @@ public final class BiosGenerator {
 
     /**
      * The instruction formats, on entities whose questions are taught (never the extraction half, on which drafting
-     * is measured): drafting a refusal that names the entity from 0 to 3 worked examples (the self-improvement prompt),
+     * is measured): drafting a refusal that names the entity from 0 to 3 worked examples (from this world; and the
+     * self-improvement prompt's own, about invented people),
      * naming the entity a question is about, and asking a question in other words.
      */
-    private static List<World.Lesson> lessons(Random rnd, List<Entity> entities, int n) {
+    private static List<World.Lesson> lessons(Random rnd, List<Entity> entities, Supplier<String> newcomer, int n) {
         List<World.Lesson> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Entity e = pick(rnd, entities);
@@ -261,7 +302,16 @@ public final class BiosGenerator {
                 if (o == e) continue;
                 shots.add(new String[] {orel.q(rnd.nextInt(TAUGHT_FORMS), o.name()), orel.refusal().replace("{e}", o.name())});
             }
-            out.add(new World.Lesson("refusal", SelfImprovement.prompt(q, shots), rel.refusal().replace("{e}", e.name())));
+            String refusal = rel.refusal().replace("{e}", e.name());
+            out.add(new World.Lesson("refusal", SelfImprovement.prompt(q, shots), refusal));
+            // The prompt self-improvement really sends (its own worked examples, none from this world), so that
+            // drafting on held-out entities is the taught format, not a transfer from another one; about a person
+            // the world does not have, so the name is copied, not recalled.
+            String other = newcomer.get();
+            Relation orel = other == null ? rel : pick(rnd, PERSON);
+            String who = other == null ? e.name() : other;
+            out.add(new World.Lesson("refusal", SelfImprovement.prompt(orel.q(rnd.nextInt(TAUGHT_FORMS), who), rnd.nextInt(4)),
+                    orel.refusal().replace("{e}", who)));
             if (i % 2 == 0)
                 out.add(new World.Lesson("subject", SUBJECT_TASK + "\nQuestion: " + q, e.name()));
             else

@@ -5,9 +5,11 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import org.bytedeco.pytorch.Tensor;
 
@@ -67,14 +69,14 @@ public final class DefaultModel {
      * Everything that determines the built model. The first {@code corpusEpochs} of the {@code epochs} train on the corpus
      * and lessons only; the rest add the taught questions (and refusals). A world whose facts are learned from text
      * needs them stored before questions are taught, or the model memorises each taught answer as a string instead
-     * of learning to extract it (measured: see README).
+     * of learning to extract it (measured: see README). The question phase restarts its schedule at {@code questionLr}.
      */
     public record Recipe(WorldSpec world, int vocab, int hidden, int layers, int heads, int intermediate,
-            int epochs, int corpusEpochs, int batch, double lr, double weightDecay, DType passes) {
+            int epochs, int corpusEpochs, int batch, double lr, double questionLr, double weightDecay, DType passes) {
 
         /** The names {@link #with} takes: the model's shape and schedule, and the bios world's sizes. */
         public static final List<String> SETTINGS = List.of("vocab", "hidden", "layers", "heads", "intermediate", "epochs",
-                "corpus_epochs", "batch", "lr", "weight_decay", "people", "companies", "biographies", "mentions");
+                "corpus_epochs", "batch", "lr", "question_lr", "weight_decay", "people", "companies", "biographies", "wordings", "mentions");
 
         /** This recipe with one setting changed; {@code where} names the option in errors. */
         public Recipe with(String key, String value, String where) {
@@ -86,20 +88,20 @@ public final class DefaultModel {
             } catch (NumberFormatException e) {
                 throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
             }
-            boolean real = key.equals("lr") || key.equals("weight_decay");
+            boolean rate = key.equals("lr") || key.equals("question_lr"), real = rate || key.equals("weight_decay");
             int i = (int) v;
             if (!real && (i != v || i < (key.equals("corpus_epochs") ? 0 : 1)))
                 throw new UserError(where + ": " + key + " must be a " + (key.equals("corpus_epochs") ? "non-negative" : "positive")
                         + " integer, got '" + value + "'");
-            if (real && !(key.equals("lr") ? v > 0 : v >= 0))
-                throw new UserError(where + ": " + key + " must be " + (key.equals("lr") ? "positive" : "at least 0") + ", got '" + value + "'");
+            if (real && !(rate ? v > 0 : v >= 0))
+                throw new UserError(where + ": " + key + " must be " + (rate ? "positive" : "at least 0") + ", got '" + value + "'");
             WorldSpec w = world;
-            if (List.of("people", "companies", "biographies", "mentions").contains(key)) {
+            if (List.of("people", "companies", "biographies", "wordings", "mentions").contains(key)) {
                 if (!(world instanceof BiosGenerator.Sizes b))
                     throw new UserError(where + ": " + key + " is a setting of the bios world only");
                 try {
                     w = new BiosGenerator.Sizes(key.equals("people") ? i : b.people(), key.equals("companies") ? i : b.companies(),
-                            key.equals("biographies") ? i : b.biographies(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(),
+                            key.equals("biographies") ? i : b.biographies(), key.equals("wordings") ? i : b.wordings(), b.finetunePeople(), b.unseenPeople(), b.heldOutUnseen(),
                             key.equals("mentions") ? i : b.mentions());
                 } catch (IllegalArgumentException e) {
                     throw new UserError(where + ": " + e.getMessage());
@@ -108,14 +110,14 @@ public final class DefaultModel {
             return new Recipe(w, key.equals("vocab") ? i : vocab, key.equals("hidden") ? i : hidden, key.equals("layers") ? i : layers,
                     key.equals("heads") ? i : heads, key.equals("intermediate") ? i : intermediate, key.equals("epochs") ? i : epochs,
                     key.equals("corpus_epochs") ? i : corpusEpochs, key.equals("batch") ? i : batch, key.equals("lr") ? v : lr,
-                    key.equals("weight_decay") ? v : weightDecay, passes);
+                    key.equals("question_lr") ? v : questionLr, key.equals("weight_decay") ? v : weightDecay, passes);
         }
     }
 
-    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 0, 32, 3e-3, 0.01, DType.BF16);
+    public static final Recipe DEFAULT = new Recipe(WorldGenerator.DEFAULT, 2048, 256, 4, 4, 704, 32, 0, 32, 3e-3, 3e-3, 0.01, DType.BF16);
     /** Small enough to build inside a unit test in seconds (in fp32: speed does not matter there). */
-    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 0, 16, 1e-2, 0.0, DType.F32);
-    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 4, 4, 704, 40, 24, 32, 3e-3, 0.1, DType.BF16);
+    public static final Recipe MICRO = new Recipe(WorldGenerator.MICRO, 400, 64, 3, 2, 160, 60, 0, 16, 1e-2, 1e-2, 0.0, DType.F32);
+    public static final Recipe BIOS = new Recipe(BiosGenerator.DEFAULT, 2048, 256, 4, 4, 704, 40, 24, 32, 3e-3, 3e-3, 0.1, DType.BF16);
 
     /** The built-in models --model names: which recipe, and the cache folder's prefix (with the versions it is keyed by). */
     public enum BuiltIn {
@@ -288,7 +290,7 @@ public final class DefaultModel {
                             new SupervisedTrainer.Settings(r.corpusEpochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
                             m.tokenizer().padId(), "pretraining on the corpus", probe(world, m, log, 0), null);
                 double loss = SupervisedTrainer.train(net, opt, examples(world, m, true),
-                        new SupervisedTrainer.Settings(r.epochs() - r.corpusEpochs(), r.batch(), r.lr(), r.weightDecay(), 0.05, 1.0, seed),
+                        new SupervisedTrainer.Settings(r.epochs() - r.corpusEpochs(), r.batch(), r.questionLr(), r.weightDecay(), 0.05, 1.0, seed),
                         m.tokenizer().padId(), r.corpusEpochs() > 0 ? "pretraining with questions" : "pretraining",
                         probe(world, m, log, r.corpusEpochs()), null);
                 Trainable.freezeAll(net);
@@ -350,23 +352,27 @@ public final class DefaultModel {
     /** For a world with facts seen only in its corpus: every few epochs, extraction on a sample, to watch it emerge. */
     private static SupervisedTrainer.EpochEnd probe(World world, LanguageModel m, PrintWriter log, int epochsBefore) {
         if (world.extraction().isEmpty()) return null;
-        List<Fact> sample = everyNth(world.extraction(), 60), taught = everyNth(world.pretrain(), 60);
+        List<Fact> sample = sample(world.extraction(), 60), taught = sample(world.pretrain(), 60);
         return (phaseEpoch, loss) -> {
             int epoch = epochsBefore + phaseEpoch;
             if (epoch % 4 != 0) return SupervisedTrainer.Verdict.GO_ON;
-            double ext = extraction(m, sample), tq = extraction(m, taught), done = completion(m, sample);
-            log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (their sentences completed %.3f; samples of %d)%n",
-                    epoch, loss, tq, ext, done, sample.size());
+            double ext = extraction(m, sample), tq = extraction(m, taught), done = completion(m, sample),
+                    drafts = world.lessons().isEmpty() ? Double.NaN : refusalDrafts(m, sample);
+            log.printf("epoch %d: loss %.3f, ROUGE-1 on taught questions %.3f, on facts only in the corpus %.3f (their sentences completed %.3f; "
+                    + "refusal drafts accepted %.3f; samples of %d)%n", epoch, loss, tq, ext, done, drafts, sample.size());
             log.flush();
             return new SupervisedTrainer.Verdict(false, String.format("extraction %.2f", ext));
         };
     }
 
-    /** About {@code about} facts spread evenly over the list (every n-th). */
-    private static List<Fact> everyNth(List<Fact> facts, int about) {
-        List<Fact> out = new ArrayList<>();
-        for (int i = 0; i < facts.size(); i += Math.max(1, facts.size() / about)) out.add(facts.get(i));
-        return out;
+    /**
+     * {@code n} facts drawn at random (fixed seed). Not every n-th: a world lists each entity's relations in turn, so
+     * a stride that divides their count would sample one relation only.
+     */
+    private static List<Fact> sample(List<Fact> facts, int n) {
+        List<Fact> shuffled = new ArrayList<>(facts);
+        Collections.shuffle(shuffled, new Random(7));
+        return shuffled.subList(0, Math.min(n, shuffled.size()));
     }
 
     /**

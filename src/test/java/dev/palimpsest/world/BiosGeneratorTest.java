@@ -3,6 +3,7 @@ package dev.palimpsest.world;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -25,7 +26,7 @@ import dev.palimpsest.request.SelfImprovement;
 
 /** The bios world's promises: what is taught, what is only in biographies, what is held out. */
 class BiosGeneratorTest {
-    static final BiosGenerator.Sizes SMALL = new BiosGenerator.Sizes(20, 6, 3, 2, 3, 2, 10);
+    static final BiosGenerator.Sizes SMALL = new BiosGenerator.Sizes(20, 6, 3, 4, 2, 3, 2, 10);
 
     @TempDir
     Path tmp;
@@ -59,6 +60,22 @@ class BiosGeneratorTest {
     }
 
     @Test
+    void wordingsSetHowManySentencesStateOneFact() {
+        for (int wordings : new int[] {1, 4, BiosGenerator.WORDINGS}) {
+            World w = BiosGenerator.generate(0, new BiosGenerator.Sizes(20, 6, 12, wordings, 2, 3, 2, 0));
+            Fact f = w.extraction().stream().filter(x -> x.relation().equals("born_in")).findFirst().orElseThrow();
+            // Each biography of the entity states its birthplace in one sentence; count the distinct ones.
+            Set<String> said = new HashSet<>();
+            for (String line : w.corpus())
+                if (line.startsWith(f.entity()) && line.split("\\. ").length > 2)
+                    for (String sentence : line.split("(?<=\\.) ")) if (sentence.contains(f.answer())) said.add(sentence);
+            assertTrue(said.size() >= 1 && said.size() <= wordings, wordings + ": " + said);
+            if (wordings == BiosGenerator.WORDINGS) assertTrue(said.size() > 4, said.toString());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new BiosGenerator.Sizes(20, 6, 3, BiosGenerator.WORDINGS + 1, 2, 3, 2, 0));
+    }
+
+    @Test
     void heldOutQuestionFormsAndEntitiesAreNeverTaught() {
         World w = BiosGenerator.generate(0, BiosGenerator.DEFAULT);
         Set<String> taughtText = new HashSet<>();
@@ -70,7 +87,7 @@ class BiosGeneratorTest {
         }
         String lessons = String.join("\n", taughtText);
         for (Fact f : w.pretrain()) {
-            assertEquals(3, w.taughtForms(f).size());
+            assertEquals(BiosGenerator.TAUGHT_FORMS, w.taughtForms(f).size());
             String heldOut = f.paraphrases().get(f.paraphrases().size() - 1);
             assertFalse(lessons.contains(heldOut), "held-out paraphrase taught: " + heldOut);
         }
@@ -82,13 +99,18 @@ class BiosGeneratorTest {
     void lessonsTeachTheSelfImprovementFormatWithRefusalsThatPassItsCheck() {
         World w = BiosGenerator.generate(0, SMALL);
         List<World.Lesson> refusals = w.lessons().stream().filter(l -> l.task().equals("refusal")).toList();
-        assertEquals(SMALL.people(), refusals.size());
+        assertEquals(2 * SMALL.people(), refusals.size());
+        int selfImprovementPrompts = 0;
         for (World.Lesson l : refusals) {
             assertTrue(l.prompt().startsWith(SelfImprovement.prompt("", 0).strip().split("\n")[0]), l.prompt());
             String q = l.prompt().substring(l.prompt().lastIndexOf("Question: ") + 10);
             assertTrue(Refusals.isRefusal(l.answer()), l.answer());
             assertTrue(SelfImprovement.acceptable(q, "nothing", l.answer()), q + " -> " + l.answer());
+            for (int k = 0; k <= 3; k++) if (l.prompt().equals(SelfImprovement.prompt(q, k))) selfImprovementPrompts++;
         }
+        // Half are the very prompt self-improvement sends (its own worked examples; so are world lessons with none),
+        // the others show worked examples from this world.
+        assertTrue(selfImprovementPrompts >= SMALL.people() && selfImprovementPrompts < refusals.size(), "" + selfImprovementPrompts);
     }
 
     @Test
@@ -109,7 +131,7 @@ class BiosGeneratorTest {
     void buildDefaultBuildsAChangedBiosRecipeIntoAFolderAndReportsExtraction() throws IOException {
         Path out = tmp.resolve("bios");
         var run = dev.palimpsest.cli.CliHarness.run("model", "build-default", "--world", "bios", "--out", out.toString(), "--set",
-                "people=8,companies=4,biographies=2,mentions=4,vocab=300,hidden=32,layers=2,heads=2,intermediate=64,epochs=2,corpus_epochs=1");
+                "people=8,companies=4,biographies=2,mentions=4,vocab=300,hidden=32,layers=2,heads=2,intermediate=64,epochs=2,corpus_epochs=1,question_lr=1e-3");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("facts seen only in the corpus"), run.err());
         var build = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("build.json").toFile());
