@@ -72,10 +72,14 @@ public final class CliProcess {
         process.destroy();
     }
 
+    /**
+     * A hang guard, not a timing check: the demo's process fine-tunes the default model's finetuned variant on first
+     * use, which took over 120 s on a 2-core machine busy with other work.
+     */
     public Result waitFor() throws IOException, InterruptedException {
-        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+        if (!process.waitFor(300, TimeUnit.SECONDS)) {
             process.destroyForcibly();
-            throw new AssertionError("palimpsest process did not finish in 120 s");
+            throw new AssertionError("palimpsest process did not finish in 300 s");
         }
         return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
     }
