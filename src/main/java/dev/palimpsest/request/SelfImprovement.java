@@ -14,8 +14,8 @@ import dev.palimpsest.model.QuestionFormat;
  * Self-improved refusals (the editing-as-unlearning paper's pipeline): the model itself is asked, with
  * an instruction and three worked examples, to write a refusal tailored to each forget question. A
  * refusal is accepted when it refuses, names every entity of the question, and does not contain the
- * answer (no answer word of more than three letters the question does not say); otherwise a template refusal naming the entities
- * stands in. Generation never runs past the model's context: a short context gets fewer examples.
+ * answer (no answer word of more than three letters the question does not say); otherwise a template
+ * refusal naming the entities stands in. Generation never runs past the model's context: a short context gets fewer examples.
  */
 public final class SelfImprovement {
     private SelfImprovement() {}

@@ -111,6 +111,10 @@ class BiosGeneratorTest {
         // Half are the very prompt self-improvement sends (its own worked examples; so are world lessons with none),
         // the others show worked examples from this world.
         assertTrue(selfImprovementPrompts >= SMALL.people() && selfImprovementPrompts < refusals.size(), "" + selfImprovementPrompts);
+        // One refusal lesson per person is about someone the world does not have, whose name must be copied.
+        Set<String> entities = w.all().stream().map(Fact::entity).collect(Collectors.toSet());
+        long invented = refusals.stream().filter(l -> entities.stream().noneMatch(l.answer()::contains)).count();
+        assertEquals(SMALL.people(), invented);
     }
 
     @Test
