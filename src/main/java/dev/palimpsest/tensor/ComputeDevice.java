@@ -14,7 +14,8 @@ import dev.palimpsest.UserError;
  * from {@code --device}, before they load a model.
  */
 public final class ComputeDevice {
-    private static volatile Device current = new Device(torch.DeviceType.CPU);
+    // Retained: the first use may come inside a PointerScope, whose close would otherwise free the process's device.
+    private static volatile Device current = new Device(torch.DeviceType.CPU).retainReference();
     private static volatile String name = "cpu";
 
     private ComputeDevice() {}
@@ -59,7 +60,7 @@ public final class ComputeDevice {
 
     /** Any device libtorch names, unchecked ({@link #use} checks what a user asks for). */
     public static void set(String torchName) {
-        current = new Device(torchName);
+        current = new Device(torchName).retainReference();
         name = torchName;
     }
 

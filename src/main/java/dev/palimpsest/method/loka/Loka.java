@@ -25,6 +25,7 @@ import dev.palimpsest.io.Progress;
 import dev.palimpsest.method.ContextPrefixes;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.request.PromptVariants;
+import dev.palimpsest.request.Subjects;
 import dev.palimpsest.method.Setting;
 import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.method.RetainDistributions;
@@ -54,17 +55,22 @@ import dev.palimpsest.train.Optimizers;
  * the unlearning gradient with respect to a fresh memory's parameters, averaged over {@code probes} = 3 probe
  * batches, without updating. Below τ ({@code tau} = 0: the two pull apart) the cluster gets two task-specific
  * memories; otherwise one multi-task memory trained with the two-task minimum-norm (MGDA) combination of the two
- * gradients.</li>
- * <li><b>Training.</b> Each memory only on its own requests: editing = NLL of the new target; unlearning = NPO
- * (β 0.1) against the base model, or with {@code forget_loss=refusal} the NLL of the request's refusal (editing as
- * unlearning); retention = KL from the base model on the retain set's answers (weight {@code retain_weight} = 1).
- * AdamW lr 5e-3, {@code epochs} = 50 passes over the memory's requests in batches of 4; LoRA rank 8, alpha 16 on
- * the down-projections of {@code memory_layers} (default the upper half of the layers).</li>
- * <li><b>Router.</b> See {@link RouterTraining}: on the states after {@code router_layers} (default the lower half),
- * positives the requests' prompts and their {@link PromptVariants}, negatives the retain set's questions, their paraphrases and variants and the
- * model's context prefixes; fires above logit {@code router_threshold} = 0.5 (chosen on the micro world: at 0, 12.5 % of
- * questions about entities the model never met were routed; at 1, 87 % of held-out paraphrases); the memory with the nearest centroid
- * (its requests' mean embedding) is plugged in.</li>
+ * gradients, each first scaled to unit norm ({@code mgda=normalized}; as they are, the NPO gradient got 7–15 % of the
+ * weight on the default world and the memories hardly forgot).</li>
+ * <li><b>Training.</b> Each memory only on its own requests: editing = NLL of the new target; unlearning = the NLL of
+ * the request's refusal (editing as unlearning; {@code forget_loss=npo}: NPO, β 0.1, against the base model);
+ * retention = KL from the base model (weight {@code retain_weight} = 1) on a sample of the retain set's answers and
+ * on every phrasing of the memory's <i>neighbours</i>: retain questions that name one of its requests' subjects
+ * ({@link Subjects}), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 50 passes over the memory's
+ * requests in batches of 4; LoRA rank 8, alpha 16 on the down-projections of {@code memory_layers} (default the
+ * upper half of the layers).</li>
+ * <li><b>Router.</b> Keys (see {@link RouterKeys}) at the last of {@code router_layers} (default the lower half):
+ * positives every token of the requests' prompts and their {@link PromptVariants}, labelled with their memory;
+ * negatives every token of the retain questions that are not neighbours (with their paraphrases and variants), of
+ * each request's question asked about {@value #SWAPS} other subjects of the retain set (so the words around a subject
+ * cannot fire alone) and of the model's context prefixes. A token's margin for a memory is its nearest positive
+ * key's cosine minus its nearest negative key's; the router plugs in the memory whose margins, summed over the
+ * tokens so far, are largest, once they exceed {@code router_threshold} = 0.25.</li>
  * <li><b>Sequential updates.</b> On a model that already has a codebook, each new batch (in chunks of at most
  * {@code capacity}) is placed by random-hyperplane LSH ({@code lsh_bits} = 4, centred on the negatives' mean
  * embedding) into its bucket's memory, or a new memory when the bucket is empty or full; only the memories that
@@ -87,15 +93,18 @@ public final class Loka implements UpdateMethod {
     }
 
     /** How the memories are trained. */
-    record Options(int batch, int epochs, double lr, double retainWeight, LossTerms.Forget forget, double beta) {}
+    record Options(int batch, int epochs, double lr, double retainWeight, LossTerms.Forget forget, double beta, boolean normalize) {}
 
     /** At most this many retain questions (a seeded sample) enter the KL retention term. */
     static final int RETAIN_CAP = 64;
 
+    /** Other subjects each request's question is asked about, as router negatives. */
+    static final int SWAPS = 3;
+
     @Override
     public List<Setting> settings() {
         return List.of(
-                Setting.text("router_layers").rule("the lower half of the layers (the codebook's on a model that has one)", "layers whose states the router reads"),
+                Setting.text("router_layers").rule("the lower half of the layers (the codebook's on a model that has one)", "the router reads the last of them; the memories sit above them all"),
                 Setting.text("memory_layers").rule("the upper half (the codebook's on a model that has one)", "layers whose MLP down-projections get the memories' LoRA"),
                 Setting.atLeast("rank", 1).rule("8 (the codebook's on a model that has one)", "LoRA rank of each memory"),
                 Setting.positive("alpha").rule("2 × rank (the codebook's on a model that has one)", "LoRA alpha"),
@@ -103,16 +112,14 @@ public final class Loka implements UpdateMethod {
                 Setting.atLeast("memories", 1).rule("⌈requests / capacity⌉", "clusters of a fresh codebook"),
                 Setting.atLeast("probes", 1).is(3, "probe batches averaged for a cluster's conflict score"),
                 Setting.real("tau").is(0.0, "conflict threshold: below it a cluster gets task-specific memories"),
-                Setting.oneOf("forget_loss", "npo", "ga", "refusal").is("npo", "the memories' forgetting term"),
+                Setting.oneOf("forget_loss", "npo", "ga", "refusal").is("refusal", "the memories' forgetting term"),
+                Setting.oneOf("mgda", "plain", "normalized").is("normalized", "the min-norm combination of a multi-task memory's two gradients: as they are, or each at unit norm"),
                 Setting.atLeast("batch", 1).is(4, "requests per step"),
                 Setting.atLeast("epochs", 1).is(50, "passes over a memory's requests"),
                 Setting.learningRate("lr").is(5e-3, "AdamW rate of the memories"),
                 Setting.nonNegative("retain_weight").is(1.0, "weight of the KL retention term"),
                 Setting.positive("beta").is(0.1, "NPO's inverse temperature"),
-                Setting.atLeast("router_steps", 1).is(300, "router training steps"),
-                Setting.learningRate("router_lr").is(0.01, "router AdamW rate"),
-                Setting.nonNegative("router_weight_decay").is(0.1, "router weight decay"),
-                Setting.real("router_threshold").is(0.5, "the router fires above this logit"),
+                Setting.real("router_threshold").is(0.25, "the router fires once a memory's evidence (its tokens' margins over the nearest negative key, summed) exceeds this"),
                 Setting.atLeast("lsh_bits", 1).is(4, "random hyperplanes placing sequential updates"));
     }
 
@@ -137,9 +144,8 @@ public final class Loka implements UpdateMethod {
         int probes = s.integer("probes");
         double tau = s.real("tau");
         Options o = new Options(s.integer("batch"), s.integer("epochs"), s.real("lr"), s.real("retain_weight"),
-                LossTerms.Forget.parse(s.text("forget_loss")), s.real("beta"));
-        RouterTraining.Settings rs = new RouterTraining.Settings(s.integer("router_steps"), s.real("router_lr"),
-                s.real("router_weight_decay"), s.real("router_threshold"), seed);
+                LossTerms.Forget.parse(s.text("forget_loss")), s.real("beta"), s.text("mgda").equals("normalized"));
+        double threshold = s.real("router_threshold");
         int bits = s.integer("lsh_bits");
         int k = s.integer("memories", (int) Math.ceil(requests.size() / (double) Math.max(1, capacity)));
         if (requests.isEmpty()) throw new UserError("loka: no requests");
@@ -159,23 +165,41 @@ public final class Loka implements UpdateMethod {
         int before = all.size();
         for (KnowledgeRequest r : requests) all.add(LossTerms.example(r, tok, format));
 
+        // A retain question that names an updated subject is a neighbour of that request: the router may send it to
+        // the request's memory, so it is no router negative; the memory is trained to keep its answer instead.
+        List<String> subjects = new ArrayList<>();
+        for (LossTerms.Example e : all) subjects.add(Subjects.of(e.request()));
+        Map<Integer, List<Integer>> neighboursOf = new LinkedHashMap<>(); // retain item -> requests it names the subject of
+        for (int q = 0; q < retain.size(); q++)
+            for (int i = 0; i < all.size(); i++)
+                if (subjects.get(i) != null && retain.get(q).question().contains(subjects.get(i))) neighboursOf.computeIfAbsent(q, x -> new ArrayList<>()).add(i);
+
+        int[] keyLayer = {Arrays.stream(routerLayers).max().getAsInt()};
         codebook.setEnabled(false);
         try {
             // States of every request prompt (first) and of the negatives, from the base model.
             List<long[]> prompts = new ArrayList<>();
             for (LossTerms.Example e : all) prompts.add(e.prompt());
             List<long[]> negatives = new ArrayList<>();
-            for (QaItem q : retain) {
-                negatives.add(tok.encodePrompt(format.prompt(q.question())));
+            for (int q = 0; q < retain.size(); q++) {
+                if (neighboursOf.containsKey(q)) continue;
                 // The retain file is training data: its own paraphrases are fair negatives, and the wrappers the
                 // positives get are put around retain questions too, so the router cannot fire on a wrapper alone.
-                for (String p : q.paraphrasedQuestions()) negatives.add(tok.encodePrompt(format.prompt(p)));
-                for (String p : PromptVariants.of(q.question())) negatives.add(tok.encodePrompt(format.prompt(p)));
+                for (String p : phrasings(retain.get(q))) negatives.add(tok.encodePrompt(format.prompt(p)));
             }
+            // Hard negatives: each request's question about other subjects of the retain set, so that the words around a
+            // subject (the question's template) cannot fire by themselves.
+            List<String> others = new ArrayList<>(new java.util.TreeSet<>(retain.stream().map(q -> Subjects.guess(q.question()))
+                    .filter(x -> x != null && !subjects.contains(x)).toList()));
+            Random pick = new Random(seed);
+            for (int i = 0; i < all.size() && !others.isEmpty(); i++)
+                if (subjects.get(i) != null)
+                    for (int swap = 0; swap < SWAPS; swap++)
+                        negatives.add(tok.encodePrompt(format.prompt(all.get(i).request().question().replace(subjects.get(i), others.get(pick.nextInt(others.size()))))));
             for (String p : ContextPrefixes.of(m)) if (!p.isBlank()) negatives.add(tok.encodePrompt(format.prompt(p.strip())));
             int width = (int) m.config().hiddenSize();
-            List<float[][]> requestStates = PromptStates.of(net, routerLayers, prompts, tok.padId());
-            List<float[][]> negativeStates = PromptStates.of(net, routerLayers, negatives, tok.padId());
+            List<float[][]> requestStates = PromptStates.of(net, keyLayer, prompts, tok.padId());
+            List<float[][]> negativeStates = PromptStates.of(net, keyLayer, negatives, tok.padId());
             double[][] emb = new double[all.size()][];
             for (int i = 0; i < emb.length; i++) emb[i] = PromptStates.embedding(requestStates.get(i), width);
             double[] centre = new double[width];
@@ -183,7 +207,6 @@ public final class Loka implements UpdateMethod {
                 double[] e = PromptStates.embedding(st, width);
                 for (int j = 0; j < width; j++) centre[j] += e[j] / negativeStates.size();
             }
-            RetainDistributions ref = retainReference(net, tok, format, retain, seed);
             LossTerms.Reference forgetRef = LossTerms.Reference.of(net, tok.padId(), all, o.forget());
             codebook.setEnabled(true);
 
@@ -238,29 +261,35 @@ public final class Loka implements UpdateMethod {
                     List<Integer> edits = new ArrayList<>(), forgets = new ArrayList<>();
                     for (int i = 0; i < all.size(); i++)
                         if (memoryOf.get(i) == mem) (all.get(i).request().kind() == KnowledgeRequest.Kind.EDIT ? edits : forgets).add(i);
-                    train(net, tok.padId(), codebook, mem, all, edits, forgets, forgetRef, ref, o, seed + mem);
+                    List<QaItem> keep = new ArrayList<>();
+                    neighboursOf.forEach((q, reqs) -> {
+                        if (reqs.stream().anyMatch(i -> memoryOf.get(i) == mem)) keep.add(retain.get(q));
+                    });
+                    RetainDistributions ref = retainReference(net, tok, format, retain, keep, seed);
+                    try {
+                        double w = train(net, tok.padId(), codebook, mem, all, edits, forgets, forgetRef, ref, o, seed + mem);
+                        if (!Double.isNaN(w))
+                            log.add(String.format("memory %d: %d edits, %d forgets, mean min-norm weight of the forgetting gradient %.3f", mem, edits.size(), forgets.size(), w));
+                    } finally {
+                        ref.release();
+                    }
                     bar.step();
                 }
             }
-            ref.release();
 
-            // The router: update prompts and their variants against the negatives; one centroid per memory.
+            // The router: the update prompts and their variants, each labelled with its memory, against the negatives.
             List<long[]> variants = new ArrayList<>();
-            for (LossTerms.Example e : all)
-                for (String p : PromptVariants.of(e.request().question())) variants.add(tok.encodePrompt(format.prompt(p)));
-            double[][] centroids = new double[codebook.size()][width];
-            int[] counts = new int[codebook.size()];
-            for (int i = 0; i < all.size(); i++) {
-                counts[memoryOf.get(i)]++;
-                for (int j = 0; j < width; j++) centroids[memoryOf.get(i)][j] += emb[i][j];
-            }
-            float[] flat = new float[codebook.size() * width];
-            for (int c = 0; c < centroids.length; c++) for (int j = 0; j < width; j++) flat[c * width + j] = (float) (centroids[c][j] / Math.max(1, counts[c]));
+            List<Integer> labels = new ArrayList<>(memoryOf.subList(0, all.size()));
+            for (int i = 0; i < all.size(); i++)
+                for (String p : PromptVariants.of(all.get(i).request().question())) {
+                    variants.add(tok.encodePrompt(format.prompt(p)));
+                    labels.add(memoryOf.get(i));
+                }
             codebook.setEnabled(false);
             // The request prompts' states are those computed above (the router layers never see a memory).
             List<float[][]> positiveStates = new ArrayList<>(requestStates);
-            positiveStates.addAll(PromptStates.of(net, routerLayers, variants, tok.padId()));
-            RouterTraining.fit(codebook, positiveStates, negativeStates, Tensors.floats(flat, codebook.size(), width), rs);
+            positiveStates.addAll(PromptStates.of(net, keyLayer, variants, tok.padId()));
+            RouterKeys.fit(codebook, positiveStates, labels.stream().mapToInt(Integer::intValue).toArray(), negativeStates, width, threshold);
             codebook.setState(state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed).toString());
             for (String line : log) Progress.note("loka: " + line);
         } catch (RuntimeException e) {
@@ -274,8 +303,12 @@ public final class Loka implements UpdateMethod {
                 + codebook.size() + " memories (layers " + join(memoryLayers) + ", router on layers " + join(routerLayers) + ")");
     }
 
-    /** The KL retention term's reference over a seeded sample of at most {@link #RETAIN_CAP} retain questions. */
-    private static RetainDistributions retainReference(CausalLM net, Tokenizer tok, QuestionFormat format, List<QaItem> retain, long seed) {
+    /**
+     * The KL retention term's reference: a seeded sample of at most {@link #RETAIN_CAP} retain questions, and every
+     * phrasing of the memory's neighbours (retain questions about its requests' subjects, which the router may send it).
+     */
+    private static RetainDistributions retainReference(CausalLM net, Tokenizer tok, QuestionFormat format, List<QaItem> retain, List<QaItem> neighbours,
+            long seed) {
         List<QaItem> items = new ArrayList<>(retain);
         java.util.Collections.shuffle(items, new Random(seed));
         List<long[]> prompts = new ArrayList<>(), answers = new ArrayList<>();
@@ -283,7 +316,21 @@ public final class Loka implements UpdateMethod {
             prompts.add(format.promptIds(tok, q.question()));
             answers.add(format.answerIds(tok, q.answer()));
         }
+        for (QaItem q : neighbours)
+            for (String p : phrasings(q)) {
+                prompts.add(format.promptIds(tok, p));
+                answers.add(format.answerIds(tok, q.answer()));
+            }
         return RetainDistributions.of(net, prompts, answers, tok.padId());
+    }
+
+    /** A retain question, its own paraphrases and its {@link PromptVariants}. */
+    private static List<String> phrasings(QaItem q) {
+        List<String> out = new ArrayList<>();
+        out.add(q.question());
+        out.addAll(q.paraphrasedQuestions());
+        out.addAll(PromptVariants.of(q.question()));
+        return out;
     }
 
     private static List<Integer> order(int n) {
@@ -331,12 +378,13 @@ public final class Loka implements UpdateMethod {
      * Trains memory {@code mem} on its edits and forgets (and the retention loss). With both kinds, each step
      * combines the two task gradients by the minimum-norm rule; the retention gradient is added to that.
      */
-    private static void train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
+    private static double train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
             List<Integer> forgets, LossTerms.Reference ref, RetainDistributions retain, Options o, long seed) {
         List<Tensor> params = codebook.parameters(mem);
         for (Tensor p : params) p.set_requires_grad(true);
         Optimizer opt = Optimizers.adamW(params, o.lr(), 0);
         Random rnd = new Random(seed);
+        List<Double> weights = new ArrayList<>();
         int steps = o.epochs() * (int) Math.ceil(Math.max(edits.size(), forgets.size()) / (double) o.batch());
         codebook.force(mem);
         try {
@@ -351,7 +399,13 @@ public final class Loka implements UpdateMethod {
                     Tensor ge = eo.isEmpty() ? null : GradientConflict.gradient(LossTerms.edit(net, all, GradientConflict.cyclic(eo, step, o.batch()), pad), params);
                     Tensor gf = fo.isEmpty() ? null : GradientConflict.gradient(LossTerms.forget(net, all, GradientConflict.cyclic(fo, step, o.batch()), ref, o.forget(), o.beta(), 0, pad), params);
                     if (ge != null && gf != null) {
+                        if (o.normalize()) {
+                            // MGDA-UB's variant: each task's gradient at unit norm, so the larger one cannot drown the other.
+                            ge = ge.div(Tensors.scalar(Math.max(1e-12, Tensors.item(ge.norm()))));
+                            gf = gf.div(Tensors.scalar(Math.max(1e-12, Tensors.item(gf.norm()))));
+                        }
                         double w = GradientConflict.minNormWeight(ge, gf);
+                        weights.add(w);
                         g = ge.mul(Tensors.scalar(w)).add(gf.mul(Tensors.scalar(1 - w)));
                     } else {
                         g = ge != null ? ge : gf;
@@ -366,6 +420,7 @@ public final class Loka implements UpdateMethod {
             codebook.force(null);
             for (Tensor p : params) p.set_requires_grad(false);
         }
+        return 1 - weights.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 
     // --- the saved state: requests with their memories, and the LSH buckets ---

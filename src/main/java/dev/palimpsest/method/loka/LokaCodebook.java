@@ -31,12 +31,13 @@ import dev.palimpsest.tensor.Tensors;
  * {@code memoryLayers}) beside an unchanged base model, and a router that decides per position whether the
  * input touches updated knowledge and, if so, which memory to plug in.
  * <p>The router reads the residual stream after {@code routerLayers} (all before the first memory layer, so it
- * always sees the base model's states). Each position's token score is a linear function of its standardized
- * states; the router fires at position t once the highest token score so far exceeds {@code threshold} (a
- * max-pooled classifier: the few tokens that name updated knowledge decide, not the template around them). When
- * it fires, the memory whose centroid is nearest to the mean state (last router layer) of the tokens so far is
- * added. Both statistics run over the real tokens up to each position and continue across KV-cache passes, so
- * teacher-forced scoring and cached generation route alike. Where it does not fire the base model computes alone.
+ * always sees the base model's states); its keys are token states of the last router layer, standardized and
+ * L2-normalized (see {@link RouterKeys}). A token's margin for a memory is its cosine to that memory's nearest
+ * positive key (a token of one of its update prompts) minus its cosine to the nearest negative key (a token of an
+ * unrelated prompt); a memory's evidence is its positive margins summed over the tokens so far. The router fires
+ * once some memory's evidence exceeds {@code threshold} and adds the memory with the most evidence. The evidence
+ * continues across KV-cache passes, so teacher-forced scoring and cached generation
+ * route alike. Where it does not fire the base model computes alone.
  * <p>{@code state} is the trainer's own record (its requests, its LSH buckets), saved and loaded verbatim.
  */
 public final class LokaCodebook implements Memory {
@@ -47,18 +48,17 @@ public final class LokaCodebook implements Memory {
     private final int rank;
     private final double alpha;
     private final List<List<LoraAdapter>> memories = new ArrayList<>();
-    private Tensor routerMean, routerStd, routerWeight, centroids;
-    private double routerBias, threshold = Double.POSITIVE_INFINITY;
+    private Tensor routerMean, routerStd, positiveKeys, positiveMemory, negativeKeys;
+    private double threshold = Double.POSITIVE_INFINITY;
     private String state = "{}";
     private final List<SiteHooks.Handle> hooks = new ArrayList<>();
     private Integer forced;
     private boolean enabled = true;
-    // This pass: the token scores accumulated over the router layers, the mean states, and the route [batch, tokens].
-    private final List<Tensor> passStates = new ArrayList<>();
+    // This pass: the route [batch, tokens].
     private Tensor route;
     private final Tensor[] lastKeys;
-    // Across KV-cache passes: the running max score [batch], the running state sum [batch, width] and count [batch].
-    private Tensor runMax, runSum, runCount;
+    // Across KV-cache passes: the running max margin [batch] and each memory's evidence so far [batch, memories].
+    private Tensor runMax, runEvidence;
     private int[] lastRoute = new int[0];
 
     public LokaCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha) {
@@ -74,13 +74,10 @@ public final class LokaCodebook implements Memory {
                 throw new UserError("loka: memory layer " + l + " must come after the router layers (last " + lastRouter + ") and exist (0.." + (net.numLayers() - 1) + ")");
         for (int l : routerLayers) if (l < 0) throw new UserError("loka: router layer " + l + " does not exist");
         lastKeys = new Tensor[memoryLayers.length];
-        for (int j = 0; j < routerLayers.length; j++) {
-            int jj = j;
-            hooks.add(net.sites().add(routerLayers[j], Site.RESID_POST, h -> {
-                routerStep(jj, h);
-                return h;
-            }));
-        }
+        hooks.add(net.sites().add(lastRouter, Site.RESID_POST, h -> {
+            routerStep(h);
+            return h;
+        }));
         for (int j = 0; j < memoryLayers.length; j++) {
             int jj = j;
             hooks.add(net.sites().add(memoryLayers[j], Site.MLP_KEY, k -> {
@@ -131,65 +128,77 @@ public final class LokaCodebook implements Memory {
     }
 
     /**
-     * Sets the router: standardization ({@code mean}, {@code std} over the concatenated router-layer states), the
-     * linear token score ({@code weight}, {@code bias}), the firing threshold on it, and one centroid per memory.
+     * Sets the router: standardization ({@code mean}, {@code std} of the last router layer's states), the
+     * normalized positive keys [P, width] with the memory of each [P] (long), the normalized negative keys [N, width]
+     * and the threshold on a token's score.
      */
-    public void setRouter(Tensor mean, Tensor std, Tensor weight, double bias, double threshold, Tensor centroids) {
-        if (centroids.size(0) != memories.size()) throw new IllegalArgumentException(centroids.size(0) + " centroids for " + memories.size() + " memories");
-        for (Tensor t : new Tensor[] {routerMean, routerStd, routerWeight, this.centroids}) if (t != null) t.releaseReference();
+    public void setRouter(Tensor mean, Tensor std, Tensor positives, Tensor memoryOf, Tensor negatives, double threshold) {
+        if (positives.size(0) != memoryOf.size(0)) throw new IllegalArgumentException(positives.size(0) + " positive keys, " + memoryOf.size(0) + " labels");
+        for (Tensor t : new Tensor[] {routerMean, routerStd, positiveKeys, positiveMemory, negativeKeys}) if (t != null) t.releaseReference();
         routerMean = Tensors.retainedCopy(mean);
         routerStd = Tensors.retainedCopy(std);
-        routerWeight = Tensors.retainedCopy(weight);
-        this.centroids = Tensors.retainedCopy(centroids);
-        routerBias = bias;
+        positiveKeys = Tensors.retainedCopy(positives);
+        positiveMemory = Tensors.retainedCopy(memoryOf);
+        negativeKeys = Tensors.retainedCopy(negatives);
         this.threshold = threshold;
     }
 
-    /** Token scores of router states [.., tokens, width · router layers] (no mask, no running max). */
-    public Tensor tokenScores(Tensor states) {
-        return states.toType(ScalarType.Float).sub(routerMean).div(routerStd).matmul(routerWeight).add(Tensors.scalar(routerBias));
+    /** Standardized, L2-normalized states [.., width]: what the router's keys and queries are. */
+    static Tensor normalize(Tensor states, Tensor mean, Tensor std) {
+        Tensor z = states.toType(ScalarType.Float).sub(mean).div(std);
+        return z.div(z.norm(new org.bytedeco.pytorch.ScalarOptional(Tensors.scalar(2.0)), new long[] {-1}, true).clamp_min(Tensors.scalar(1e-6)));
     }
 
-    private void routerStep(int j, Tensor h) {
-        if (routerWeight == null || forced != null || !enabled || memories.isEmpty()) return;
+    /**
+     * Each token's margin per memory [.., tokens, memories]: its cosine to the nearest positive key of that memory minus
+     * its cosine to the nearest negative key (-1 − that for a memory without keys).
+     */
+    public Tensor margins(Tensor states) {
+        Tensor z = normalize(states, routerMean, routerStd);
+        Tensor pos = z.matmul(positiveKeys.t()), neg = z.matmul(negativeKeys.t()).amax(new long[] {-1}, true);
+        long[] labels = Tensors.toLongs(positiveMemory);
+        List<Tensor> per = new ArrayList<>();
+        for (int c = 0; c < memories.size(); c++) {
+            List<Long> idx = new ArrayList<>();
+            for (int i = 0; i < labels.length; i++) if (labels[i] == c) idx.add((long) i);
+            per.add(idx.isEmpty() ? neg.mul(Tensors.scalar(0.0)).sub(Tensors.scalar(1.0))
+                    : pos.index_select(-1, Tensors.longs(idx.stream().mapToLong(Long::longValue).toArray(), idx.size())).amax(new long[] {-1}, true));
+        }
+        return Tensors.cat(-1, per).sub(neg);
+    }
+
+    private void routerStep(Tensor h) {
+        if (positiveKeys == null || forced != null || !enabled || memories.isEmpty()) return;
         try (NoGradGuard g = new NoGradGuard()) {
-            if (j == 0) passStates.clear();
-            passStates.add(net.sites().keepForPass(h.detach().toType(ScalarType.Float)));
-            if (j == routerLayers.length - 1) decide(Tensors.cat(2, passStates), passStates.get(j));
+            decide(h.detach());
         }
     }
 
-    /** The route of every position of this pass, from the token scores and the mean states so far. */
-    private void decide(Tensor states, Tensor x) {
-        passStates.clear();
+    /**
+     * The route of every position of this pass: the memory with the most evidence so far (its positive margins summed
+     * over the tokens), where that exceeds the threshold. Summing asks for several matching tokens (one shared subword
+     * of a name is not enough) and, when several memories hold requests about one subject, lets the words around the
+     * subject choose.
+     */
+    private void decide(Tensor x) {
         long b = x.size(0), t = x.size(1);
         Tensor passMask = net.sites().passKeyMask();
-        Tensor mask = passMask == null ? Tensors.ones(ScalarType.Float, b, t) : passMask.toType(ScalarType.Float);
         boolean continues = net.sites().passPast() > 0 && runMax != null && runMax.size(0) == b;
-        Tensor score = tokenScores(states);
-        score = torch.where(mask.gt(Tensors.scalar(0.0)), score, Tensors.scalar(Double.NEGATIVE_INFINITY));
-        if (continues) score = torch.cat(Tensors.vector(List.of(runMax.unsqueeze(1), score)), 1);
-        Tensor maxSoFar = score.cummax(1).get0();
-        if (continues) maxSoFar = Tensors.slice(maxSoFar, 1, 1, t + 1);
-        Tensor sum = x.mul(mask.unsqueeze(2)).cumsum(1), count = mask.cumsum(1);
-        if (continues) {
-            sum = sum.add(runSum.unsqueeze(1));
-            count = count.add(runCount.unsqueeze(1));
-        }
-        Tensor meanState = sum.div(count.clamp_min(Tensors.scalar(1.0)).unsqueeze(2));
-        Tensor nearest = torch.cdist(meanState, centroids.unsqueeze(0).expand(b, centroids.size(0), centroids.size(1)).contiguous()).argmin(new org.bytedeco.pytorch.LongOptional(2), false);
-        Tensor fire = maxSoFar.gt(Tensors.scalar(threshold));
-        route = net.sites().keepForPass(torch.where(fire, nearest, Tensors.scalar(-1L)));
-        setRunning(Tensors.slice(maxSoFar, 1, t - 1, t).view(b), Tensors.slice(sum, 1, t - 1, t).view(b, -1),
-                Tensors.slice(count, 1, t - 1, t).view(b));
+        Tensor margin = margins(x);
+        if (passMask != null) margin = torch.where(passMask.toType(ScalarType.Bool).unsqueeze(2), margin, Tensors.scalar(-2.0));
+        Tensor evidence = margin.clamp_min(Tensors.scalar(0.0)).cumsum(1);
+        if (continues) evidence = evidence.add(runEvidence.unsqueeze(1));
+        Tensor maxSoFar = evidence.amax(new long[] {2}, false);
+        Tensor memory = evidence.argmax(new org.bytedeco.pytorch.LongOptional(2), false);
+        route = net.sites().keepForPass(torch.where(maxSoFar.gt(Tensors.scalar(threshold)), memory, Tensors.scalar(-1L)));
+        setRunning(Tensors.slice(maxSoFar, 1, t - 1, t).view(b), Tensors.slice(evidence, 1, t - 1, t).view(b, -1));
         lastRoute = Arrays.stream(Tensors.toLongs(Tensors.slice(route, 1, t - 1, t).contiguous())).mapToInt(v -> (int) v).toArray();
     }
 
-    private void setRunning(Tensor max, Tensor sum, Tensor count) {
-        for (Tensor r : new Tensor[] {runMax, runSum, runCount}) if (r != null) r.releaseReference();
+    private void setRunning(Tensor max, Tensor evidence) {
+        for (Tensor r : new Tensor[] {runMax, runEvidence}) if (r != null) r.releaseReference();
         runMax = Tensors.retainedCopy(max);
-        runSum = Tensors.retainedCopy(sum);
-        runCount = Tensors.retainedCopy(count);
+        runEvidence = Tensors.retainedCopy(evidence);
     }
 
     private Tensor add(int j, Tensor out) {
@@ -255,7 +264,7 @@ public final class LokaCodebook implements Memory {
 
     @Override
     public void write(Path file) throws IOException {
-        if (routerWeight == null) throw new IllegalStateException("loka: the codebook has no router yet");
+        if (positiveKeys == null) throw new IllegalStateException("loka: the codebook has no router yet");
         Map<String, Tensor> t = new LinkedHashMap<>();
         for (int i = 0; i < memories.size(); i++)
             for (int j = 0; j < memoryLayers.length; j++) {
@@ -264,11 +273,12 @@ public final class LokaCodebook implements Memory {
             }
         t.put("router.mean", routerMean);
         t.put("router.std", routerStd);
-        t.put("router.weight", routerWeight);
-        t.put("router.centroids", centroids);
+        t.put("router.positives", positiveKeys);
+        t.put("router.positive_memory", positiveMemory.toType(ScalarType.Float));
+        t.put("router.negatives", negativeKeys);
         SafeTensorsWriter.write(file, t, DType.F32, Map.of("router_layers", join(routerLayers), "memory_layers", join(memoryLayers),
                 "rank", String.valueOf(rank), "alpha", String.valueOf(alpha), "memories", String.valueOf(memories.size()),
-                "router_bias", String.valueOf(routerBias), "threshold", String.valueOf(threshold), "state", state, "format", "pt"));
+                "threshold", String.valueOf(threshold), "state", state, "format", "pt"));
     }
 
     private static String join(int[] xs) {
@@ -285,15 +295,14 @@ public final class LokaCodebook implements Memory {
         Map<String, String> md = f.metadata();
         LokaCodebook c;
         int n;
-        double bias, thr;
+        double thr;
         try {
             c = new LokaCodebook(net, parse(md.get("router_layers")), parse(md.get("memory_layers")), Integer.parseInt(md.get("rank")),
                     Double.parseDouble(md.get("alpha")));
             n = Integer.parseInt(md.get("memories"));
-            bias = Double.parseDouble(md.get("router_bias"));
             thr = Double.parseDouble(md.get("threshold"));
         } catch (RuntimeException e) {
-            throw new UserError(file + ": missing or bad metadata (router_layers, memory_layers, rank, alpha, memories, router_bias, threshold)");
+            throw new UserError(file + ": missing or bad metadata (router_layers, memory_layers, rank, alpha, memories, threshold)");
         }
         try {
             for (int i = 0; i < n; i++) {
@@ -304,7 +313,10 @@ public final class LokaCodebook implements Memory {
                 }
                 c.memories.add(m);
             }
-            c.setRouter(load(f, file, "router.mean"), load(f, file, "router.std"), load(f, file, "router.weight"), bias, thr, load(f, file, "router.centroids"));
+            if (f.entries().containsKey("router.weight"))
+                throw new UserError(file + ": a codebook with the earlier linear router, which this version no longer reads; run the update again");
+            c.setRouter(load(f, file, "router.mean"), load(f, file, "router.std"), load(f, file, "router.positives"),
+                    load(f, file, "router.positive_memory").toType(ScalarType.Long), load(f, file, "router.negatives"), thr);
         } catch (RuntimeException e) {
             c.detach();
             throw e instanceof UserError u ? u : new UserError(file + ": " + e.getMessage());
@@ -322,8 +334,8 @@ public final class LokaCodebook implements Memory {
     public void detach() {
         hooks.forEach(SiteHooks.Handle::close);
         hooks.clear();
-        for (Tensor r : new Tensor[] {runMax, runSum, runCount}) if (r != null) r.releaseReference();
-        runMax = runSum = runCount = null;
+        for (Tensor r : new Tensor[] {runMax, runEvidence}) if (r != null) r.releaseReference();
+        runMax = runEvidence = null;
     }
 
     /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */

@@ -54,8 +54,8 @@ class LokaExportTest {
                 }
             }
             // A router that never fires: the saved model answers as the base model unless a memory is forced.
-            c.setRouter(Tensors.zeros(ScalarType.Float, d), Tensors.ones(ScalarType.Float, d), Tensors.zeros(ScalarType.Float, d), 0,
-                    Double.POSITIVE_INFINITY, Tensors.zeros(ScalarType.Float, 2, d));
+            c.setRouter(Tensors.zeros(ScalarType.Float, d), Tensors.ones(ScalarType.Float, d), Tensors.zeros(ScalarType.Float, 2, d),
+                    Tensors.longs(new long[] {0, 1}, 2), Tensors.zeros(ScalarType.Float, 1, d), Double.POSITIVE_INFINITY);
             m.save(updated);
         }
         var one = CliHarness.run("export", "--model", updated.toString(), "--memory", "1", "--out", tmp.resolve("m1").toString());

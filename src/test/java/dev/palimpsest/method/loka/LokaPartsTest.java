@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 import dev.palimpsest.model.CausalLM;
@@ -91,5 +92,51 @@ class LokaPartsTest {
         assertEquals(3, p.memories());
         assertEquals(4, p.load(m0));
         assertEquals(p.bucket(a[0]), p.bucket(a2[0]));
+    }
+
+    /** The router's margins by hand: per memory, the nearest positive key's cosine minus the nearest negative's. */
+    @Test
+    void routerMarginsByHand() {
+        try (PointerScope s = new PointerScope()) {
+            CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
+            LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
+            c.addMemory(0);
+            c.addMemory(1);
+            c.setRouter(Tensors.zeros(ScalarType.Float, 4), Tensors.ones(ScalarType.Float, 4), Tensors.floats(new float[] {1, 0, 0, 0, 0, 1, 0, 0}, 2, 4),
+                    Tensors.longs(new long[] {0, 1}, 2), Tensors.floats(new float[] {0, 0, 1, 0}, 1, 4), 0.15);
+            // [1,0,0,0]: memory 0's key exactly, orthogonal to the negative; [0,0,2,0]: the negative; [3,4,0,0]: between both keys.
+            float[] m = Tensors.toFloats(c.margins(Tensors.floats(new float[] {1, 0, 0, 0, 0, 0, 2, 0, 3, 4, 0, 0}, 3, 4)));
+            assertArrayEquals(new float[] {1, 0, -1, -1, 0.6f, 0.8f}, m, 1e-6f);
+            c.detach();
+        }
+    }
+
+    /**
+     * Keys from real states: a prompt whose tokens are positive keys routes to its memory, a negative prompt routes
+     * nowhere, and the memory is the one whose keys the prompt matched.
+     */
+    @Test
+    void routerKeysRouteTheirPromptsToTheirMemories() {
+        try (PointerScope s = new PointerScope()) {
+            CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
+            LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
+            c.addMemory(0);
+            c.addMemory(1);
+            long[] a = {1, 3, 4, 5, 6}, b = {1, 7, 8, 9, 10}, neg = {1, 11, 12, 13, 14};
+            int w = (int) net.config().hiddenSize();
+            List<float[][]> pos = PromptStates.of(net, new int[] {0}, List.of(a, b), 0), negs = PromptStates.of(net, new int[] {0}, List.of(neg), 0);
+            RouterKeys.fit(c, pos, new int[] {0, 1}, negs, w, 0.15);
+            assertEquals(0, route(net, c, a), "prompt a: memory 0");
+            assertEquals(1, route(net, c, b), "prompt b: memory 1");
+            assertEquals(-1, route(net, c, neg), "the negative prompt routes nowhere");
+            c.detach();
+        }
+    }
+
+    private static int route(CausalLM net, LokaCodebook c, long[] ids) {
+        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            net.hidden(dev.palimpsest.model.ForwardInput.of(Tensors.longs(ids, 1, ids.length)), null);
+        }
+        return c.lastRoute()[0];
     }
 }
