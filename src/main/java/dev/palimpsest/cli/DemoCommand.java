@@ -75,6 +75,10 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     OverwriteOption overwrite;
 
+    @Option(names = "--split-seeds", split = ",", paramLabel = "S,…",
+            description = "Combined task: the seeds of the edit/forget/retain split, each run on the same model (default: --seed); with several, the table gives mean ± sd over them.")
+    List<Long> splitSeeds;
+
     @Option(names = "--rounds", defaultValue = "1",
             description = "Combined task: apply the update in this many sequential rounds, measuring after each (default ${DEFAULT-VALUE}: all at once).")
     int rounds;
@@ -88,6 +92,9 @@ final class DemoCommand implements Callable<Integer> {
         if (!task.equals("unlearn") && !task.equals("combined")) throw new UserError("--task must be unlearn or combined, got '" + task + "'");
         if (sizes.stream().anyMatch(n -> n < 1)) throw new UserError("--sizes must all be at least 1, got " + sizes);
         if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");
+        if (splitSeeds != null && (splitSeeds.isEmpty() || splitSeeds.size() != splitSeeds.stream().distinct().count()))
+            throw new UserError("--split-seeds must list distinct seeds, got " + splitSeeds);
+        if (splitSeeds != null && splitSeeds.size() > 1 && rounds > 1) throw new UserError("--rounds above 1 takes one split seed, got " + splitSeeds);
         if (rounds < 1) throw new UserError("--rounds must be at least 1, got " + rounds);
         builtIn = DefaultModel.BuiltIn.named(model);
         if (builtIn == null) throw new UserError("--model must be default or default-bios, got '" + model + "'");
@@ -143,10 +150,13 @@ final class DemoCommand implements Callable<Integer> {
         for (CombinedTask.Variant v : CombinedTask.defaults()) if (methods == null || methods.contains(v.label())) variants.add(v);
         if (variants.isEmpty()) throw new UserError("--methods matches none of the combined task's methods: "
                 + String.join(", ", CombinedTask.defaults().stream().map(CombinedTask.Variant::label).toList()));
-        CombinedTask.Split split = CombinedTask.Split.of(pre, edits, forgets, seed);
+        List<Long> seeds = splitSeeds != null ? splitSeeds : List.of(seed);
         List<ResultRow> rows = new ArrayList<>();
-        for (CombinedTask.Variant v : variants)
-            rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, seed, Evaluator.Options.DEFAULT, err));
+        for (long s : seeds) {
+            CombinedTask.Split split = CombinedTask.Split.of(pre, edits, forgets, s);
+            for (CombinedTask.Variant v : variants)
+                rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, s, Evaluator.Options.DEFAULT, err));
+        }
         Path dir = folder.staging();
         Report.writeRows(rows, dir);
         String md = CombinedReport.write(rows, dir, rounds == 1

@@ -64,14 +64,31 @@ public final class CombinedReport {
         return out;
     }
 
-    /** The combined-task table: one line per method. */
+    /**
+     * The combined-task table: one line per method. With rows of several split seeds, each cell is the mean ± the
+     * (population) standard deviation over the seeds, and the seconds are the mean.
+     */
     public static String markdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
+        List<Long> seeds = rows.stream().map(ResultRow::seed).distinct().toList();
+        StringBuilder sb = new StringBuilder("# ").append(title).append(seeds.size() > 1 ? " (mean ± sd over split seeds " + seeds + ")" : "")
+                .append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
-            List<ResultRow> mine = rows.stream().filter(r -> r.method().equals(method)).toList();
+            List<Map<String, Double>> perSeed = new java.util.ArrayList<>();
+            double seconds = 0;
+            for (long seed : seeds) {
+                List<ResultRow> mine = rows.stream().filter(r -> r.method().equals(method) && r.seed() == seed).toList();
+                if (mine.isEmpty()) continue;
+                perSeed.add(CombinedTask.summary(mine));
+                seconds += mine.get(0).updateSeconds();
+            }
             sb.append("| ").append(method).append(" |");
-            for (double v : CombinedTask.summary(mine).values()) sb.append(Double.isNaN(v) ? " – |" : String.format(" %.3f |", v));
-            sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
+            for (String column : perSeed.get(0).keySet()) {
+                double[] v = perSeed.stream().mapToDouble(m -> m.get(column)).toArray();
+                double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
+                double sd = Math.sqrt(java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).average().orElse(0));
+                sb.append(Double.isNaN(mean) ? " – |" : v.length == 1 ? String.format(" %.3f |", mean) : String.format(" %.3f ± %.3f |", mean, sd));
+            }
+            sb.append(String.format(" %.1f |%n", seconds / perSeed.size()));
         }
         sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
                 + "locality: share of retain-answer tokens whose top prediction is unchanged; R1: ROUGE-1 recall of the greedy answer; "

@@ -36,4 +36,13 @@ class DemoCliTest {
         assertTrue(r.err().contains("unknown method 'nonsense'"), r.err());
         assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
     }
+
+    @Test
+    void repeatedSplitSeedsAreOneLineBeforeAnyWork() throws Exception {
+        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), "demo", "--task", "combined", "--split-seeds", "1,1", "--out", tmp.resolve("x").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("--split-seeds must list distinct seeds"), r.err());
+        assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
+    }
 }

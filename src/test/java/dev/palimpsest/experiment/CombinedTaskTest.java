@@ -59,4 +59,21 @@ class CombinedTaskTest {
         assertThrows(UserError.class, () -> CombinedTask.runRounds("micro", MicroWorld.model(), s, v, 5, 0, Evaluator.Options.DEFAULT,
                 new PrintWriter(new StringWriter())));
     }
+
+    /** Rows of two split seeds: the table gives each column's mean ± population sd, by hand. */
+    @Test
+    void severalSplitSeedsGiveMeanAndSpread() {
+        List<ResultRow> rows = new java.util.ArrayList<>();
+        double[][] edit = {{0.8, 0.6}, {1.0, 0.4}};
+        for (int i = 0; i < 2; i++) {
+            rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "edit", Map.of("reliability", edit[i][0], "generalization", edit[i][1], "locality", 1.0), 10 + 10 * i));
+            rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "forget", Map.of("rouge1_recall", 0.5 * i, "probability", 0.0), 10 + 10 * i));
+            rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "retain", Map.of("rouge1_recall", 0.9), 10 + 10 * i));
+        }
+        String md = dev.palimpsest.report.CombinedReport.markdown(rows, "t");
+        assertTrue(md.contains("| LOKA | 0.900 ± 0.100 | 0.500 ± 0.100 | 0.250 ± 0.250 | 0.000 ± 0.000 | 0.900 ± 0.000 | 1.000 ± 0.000 | 15.0 |"), md);
+        assertTrue(md.contains("split seeds [7, 8]"), md);
+        String one = dev.palimpsest.report.CombinedReport.markdown(rows.subList(0, 3), "t");
+        assertTrue(one.contains("| LOKA | 0.800 | 0.600 | 0.000 | 0.000 | 0.900 | 1.000 | 10.0 |"), one);
+    }
 }
