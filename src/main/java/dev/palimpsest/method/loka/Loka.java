@@ -61,7 +61,7 @@ import dev.palimpsest.train.Optimizers;
  * the request's refusal (editing as unlearning; {@code forget_loss=npo}: NPO, β 0.1, against the base model);
  * retention = KL from the base model (weight {@code retain_weight} = 1) on a sample of the retain set's answers and
  * on every phrasing of the memory's <i>neighbours</i>: retain questions that name one of its requests' subjects
- * ({@link Subjects}), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 50 passes over the memory's
+ * ({@link Subjects}), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 100 passes over the memory's
  * requests in batches of 4; LoRA rank 8, alpha 16 on the down-projections of {@code memory_layers} (default the
  * upper half of the layers).</li>
  * <li><b>Router.</b> Keys (see {@link RouterKeys}) at the last of {@code router_layers} (default the lower half):
@@ -70,7 +70,7 @@ import dev.palimpsest.train.Optimizers;
  * each request's question asked about {@value #SWAPS} other subjects of the retain set (so the words around a subject
  * cannot fire alone) and of the model's context prefixes. A token's margin for a memory is its nearest positive
  * key's cosine minus its nearest negative key's; the router plugs in the memory whose margins, summed over the
- * tokens so far, are largest, once they exceed {@code router_threshold} = 0.25.</li>
+ * tokens so far, are largest, once they exceed {@code router_threshold} = 0.2.</li>
  * <li><b>Sequential updates.</b> On a model that already has a codebook, each new batch (in chunks of at most
  * {@code capacity}) is placed by random-hyperplane LSH ({@code lsh_bits} = 4, centred on the negatives' mean
  * embedding) into its bucket's memory, or a new memory when the bucket is empty or full; only the memories that
@@ -115,11 +115,11 @@ public final class Loka implements UpdateMethod {
                 Setting.oneOf("forget_loss", "npo", "ga", "refusal").is("refusal", "the memories' forgetting term"),
                 Setting.oneOf("mgda", "plain", "normalized").is("normalized", "the min-norm combination of a multi-task memory's two gradients: as they are, or each at unit norm"),
                 Setting.atLeast("batch", 1).is(4, "requests per step"),
-                Setting.atLeast("epochs", 1).is(50, "passes over a memory's requests"),
+                Setting.atLeast("epochs", 1).is(100, "passes over a memory's requests"),
                 Setting.learningRate("lr").is(5e-3, "AdamW rate of the memories"),
                 Setting.nonNegative("retain_weight").is(1.0, "weight of the KL retention term"),
                 Setting.positive("beta").is(0.1, "NPO's inverse temperature"),
-                Setting.real("router_threshold").is(0.25, "the router fires once a memory's evidence (its tokens' margins over the nearest negative key, summed) exceeds this"),
+                Setting.real("router_threshold").is(0.2, "the router fires once a memory's evidence (its tokens' margins over the nearest negative key, summed) exceeds this"),
                 Setting.atLeast("lsh_bits", 1).is(4, "random hyperplanes placing sequential updates"));
     }
 
