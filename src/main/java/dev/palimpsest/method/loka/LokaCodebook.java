@@ -36,8 +36,8 @@ import dev.palimpsest.tensor.Tensors;
  * positive key (a token of one of its update prompts) minus its cosine to the nearest negative key (a token of an
  * unrelated prompt); a memory's evidence is its positive margins summed over the tokens so far. The router fires
  * once some memory's evidence exceeds {@code threshold} and adds the memory with the most evidence. The evidence
- * continues across KV-cache passes, so teacher-forced scoring and cached generation
- * route alike. Where it does not fire the base model computes alone.
+ * continues across KV-cache passes, so teacher-forced scoring and cached generation route alike. Where it does not
+ * fire the base model computes alone.
  * <p>{@code state} is the trainer's own record (its requests, its LSH buckets), saved and loaded verbatim.
  */
 public final class LokaCodebook implements Memory {
@@ -57,8 +57,8 @@ public final class LokaCodebook implements Memory {
     // This pass: the route [batch, tokens].
     private Tensor route;
     private final Tensor[] lastKeys;
-    // Across KV-cache passes: the running max margin [batch] and each memory's evidence so far [batch, memories].
-    private Tensor runMax, runEvidence;
+    // Across KV-cache passes: each memory's evidence so far [batch, memories].
+    private Tensor runEvidence;
     private int[] lastRoute = new int[0];
 
     public LokaCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha) {
@@ -138,7 +138,8 @@ public final class LokaCodebook implements Memory {
         routerMean = Tensors.retainedCopy(mean);
         routerStd = Tensors.retainedCopy(std);
         positiveKeys = Tensors.retainedCopy(positives);
-        positiveMemory = Tensors.retainedCopy(memoryOf);
+        positiveMemory = memoryOf.detach().toType(ScalarType.Long).contiguous().clone(); // an index: kept as longs
+        positiveMemory.retainReference();
         negativeKeys = Tensors.retainedCopy(negatives);
         this.threshold = threshold;
     }
@@ -156,15 +157,12 @@ public final class LokaCodebook implements Memory {
     public Tensor margins(Tensor states) {
         Tensor z = normalize(states, routerMean, routerStd);
         Tensor pos = z.matmul(positiveKeys.t()), neg = z.matmul(negativeKeys.t()).amax(new long[] {-1}, true);
-        long[] labels = Tensors.toLongs(positiveMemory);
-        List<Tensor> per = new ArrayList<>();
-        for (int c = 0; c < memories.size(); c++) {
-            List<Long> idx = new ArrayList<>();
-            for (int i = 0; i < labels.length; i++) if (labels[i] == c) idx.add((long) i);
-            per.add(idx.isEmpty() ? neg.mul(Tensors.scalar(0.0)).sub(Tensors.scalar(1.0))
-                    : pos.index_select(-1, Tensors.longs(idx.stream().mapToLong(Long::longValue).toArray(), idx.size())).amax(new long[] {-1}, true));
-        }
-        return Tensors.cat(-1, per).sub(neg);
+        long[] keys = new long[(int) pos.dim()], perMemory = new long[keys.length];
+        for (int i = 0; i < keys.length; i++) keys[i] = perMemory[i] = pos.size(i);
+        perMemory[keys.length - 1] = memories.size();
+        // Each memory's best cosine: the amax of its keys' columns; -1 (the least a cosine can be) where it has none.
+        Tensor best = pos.new_full(perMemory, Tensors.scalar(-1.0)).scatter_reduce(-1, positiveMemory.expand(keys), pos, "amax", true);
+        return best.sub(neg);
     }
 
     private void routerStep(Tensor h) {
@@ -183,22 +181,16 @@ public final class LokaCodebook implements Memory {
     private void decide(Tensor x) {
         long b = x.size(0), t = x.size(1);
         Tensor passMask = net.sites().passKeyMask();
-        boolean continues = net.sites().passPast() > 0 && runMax != null && runMax.size(0) == b;
+        boolean continues = net.sites().passPast() > 0 && runEvidence != null && runEvidence.size(0) == b;
         Tensor margin = margins(x);
         if (passMask != null) margin = torch.where(passMask.toType(ScalarType.Bool).unsqueeze(2), margin, Tensors.scalar(-2.0));
         Tensor evidence = margin.clamp_min(Tensors.scalar(0.0)).cumsum(1);
         if (continues) evidence = evidence.add(runEvidence.unsqueeze(1));
-        Tensor maxSoFar = evidence.amax(new long[] {2}, false);
-        Tensor memory = evidence.argmax(new org.bytedeco.pytorch.LongOptional(2), false);
-        route = net.sites().keepForPass(torch.where(maxSoFar.gt(Tensors.scalar(threshold)), memory, Tensors.scalar(-1L)));
-        setRunning(Tensors.slice(maxSoFar, 1, t - 1, t).view(b), Tensors.slice(evidence, 1, t - 1, t).view(b, -1));
+        var best = evidence.max(2, false);
+        route = net.sites().keepForPass(torch.where(best.get0().gt(Tensors.scalar(threshold)), best.get1(), Tensors.scalar(-1L)));
+        if (runEvidence != null) runEvidence.releaseReference();
+        runEvidence = Tensors.retainedCopy(Tensors.slice(evidence, 1, t - 1, t).view(b, -1));
         lastRoute = Arrays.stream(Tensors.toLongs(Tensors.slice(route, 1, t - 1, t).contiguous())).mapToInt(v -> (int) v).toArray();
-    }
-
-    private void setRunning(Tensor max, Tensor evidence) {
-        for (Tensor r : new Tensor[] {runMax, runEvidence}) if (r != null) r.releaseReference();
-        runMax = Tensors.retainedCopy(max);
-        runEvidence = Tensors.retainedCopy(evidence);
     }
 
     private Tensor add(int j, Tensor out) {
@@ -334,8 +326,8 @@ public final class LokaCodebook implements Memory {
     public void detach() {
         hooks.forEach(SiteHooks.Handle::close);
         hooks.clear();
-        for (Tensor r : new Tensor[] {runMax, runEvidence}) if (r != null) r.releaseReference();
-        runMax = runEvidence = null;
+        if (runEvidence != null) runEvidence.releaseReference();
+        runEvidence = null;
     }
 
     /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */

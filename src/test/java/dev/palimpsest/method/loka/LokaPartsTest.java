@@ -94,19 +94,24 @@ class LokaPartsTest {
         assertEquals(p.bucket(a[0]), p.bucket(a2[0]));
     }
 
+    /** A LOKA codebook with {@code memories} fresh memories on a tiny 2-layer model: router on layer 0, memories on layer 1. */
+    private static LokaCodebook codebook(CausalLM net, int memories) {
+        LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
+        for (int k = 0; k < memories; k++) c.addMemory(k);
+        return c;
+    }
+
     /** The router's margins by hand: per memory, the nearest positive key's cosine minus the nearest negative's. */
     @Test
     void routerMarginsByHand() {
         try (PointerScope s = new PointerScope()) {
-            CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
-            LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
-            c.addMemory(0);
-            c.addMemory(1);
+            LokaCodebook c = codebook(TinyModels.randomNet(TinyModels.llamaConfig(), 3), 3);
             c.setRouter(Tensors.zeros(ScalarType.Float, 4), Tensors.ones(ScalarType.Float, 4), Tensors.floats(new float[] {1, 0, 0, 0, 0, 1, 0, 0}, 2, 4),
                     Tensors.longs(new long[] {0, 1}, 2), Tensors.floats(new float[] {0, 0, 1, 0}, 1, 4), 0.15);
             // [1,0,0,0]: memory 0's key exactly, orthogonal to the negative; [0,0,2,0]: the negative; [3,4,0,0]: between both keys.
+            // Memory 2 has no keys: cosine -1 (the least there is) minus the negative's.
             float[] m = Tensors.toFloats(c.margins(Tensors.floats(new float[] {1, 0, 0, 0, 0, 0, 2, 0, 3, 4, 0, 0}, 3, 4)));
-            assertArrayEquals(new float[] {1, 0, -1, -1, 0.6f, 0.8f}, m, 1e-6f);
+            assertArrayEquals(new float[] {1, 0, -1, -1, -1, -2, 0.6f, 0.8f, -1}, m, 1e-6f);
             c.detach();
         }
     }
@@ -119,9 +124,7 @@ class LokaPartsTest {
     void routerKeysRouteTheirPromptsToTheirMemories() {
         try (PointerScope s = new PointerScope()) {
             CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
-            LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
-            c.addMemory(0);
-            c.addMemory(1);
+            LokaCodebook c = codebook(net, 2);
             long[] a = {1, 3, 4, 5, 6}, b = {1, 7, 8, 9, 10}, neg = {1, 11, 12, 13, 14};
             int w = (int) net.config().hiddenSize();
             List<float[][]> pos = PromptStates.of(net, new int[] {0}, List.of(a, b), 0), negs = PromptStates.of(net, new int[] {0}, List.of(neg), 0);
