@@ -1,7 +1,9 @@
 package dev.palimpsest.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 
@@ -13,7 +15,13 @@ import picocli.CommandLine.Spec;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
+import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
+import dev.palimpsest.method.LossTerms;
+import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.loka.Loka;
+import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.TemplateRefusal;
 import dev.palimpsest.method.loka.ConflictAnalysis;
 import dev.palimpsest.model.LanguageModel;
 
@@ -23,7 +31,8 @@ final class AnalyzeCommand {
     @Command(name = "conflicts", mixinStandardHelpOptions = true,
             description = {"Train one shared LoRA memory on editing (NLL of the new targets) and unlearning (NPO) at once for an epoch,",
                     "record the cosine between the two gradients at every step, print the share of conflicting (negative) steps",
-                    "and write a PNG histogram (LOKA's Figure 1). The model is not changed."})
+                    "and write a PNG histogram (LOKA's Figure 1). With --after-split, then run LOKA on the same requests and print",
+                    "the share of its training steps whose two gradients still conflict inside a memory. The model is not changed."})
     static final class Conflicts implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -61,6 +70,15 @@ final class AnalyzeCommand {
         @Option(names = "--epochs", defaultValue = "1")
         int epochs;
 
+        @Option(names = "--forget-loss", defaultValue = "npo", description = "Unlearning term: npo, ga or refusal (NLL of a refusal) (default ${DEFAULT-VALUE}).")
+        String forgetLoss;
+
+        @Option(names = "--after-split", description = "Also run LOKA (default settings, forgetting by --forget-loss) and report its memories' conflicting steps.")
+        boolean afterSplit;
+
+        @Option(names = "--retain", paramLabel = "FILE", description = "With --after-split: QA file (in --format) LOKA keeps, as it would in an update.")
+        Path retain;
+
         @Mixin
         OverwriteOption overwrite;
 
@@ -72,19 +90,45 @@ final class AnalyzeCommand {
             if (batchSize < 1 || rank < 1 || epochs < 1) throw new UserError("--batch-size, --rank and --epochs must be at least 1");
             if (!(lr > 0) || !Double.isFinite(lr)) throw new UserError("--lr must be a positive number, got " + lr);
             DataFormat fmt = DataFormat.parse(format), efmt = editFormat == null ? fmt : DataFormat.parse(editFormat);
+            if (!List.of("npo", "ga", "refusal").contains(forgetLoss)) throw new UserError("--forget-loss must be npo, ga or refusal, got '" + forgetLoss + "'");
+            LossTerms.Forget forgetTerm = LossTerms.Forget.parse(forgetLoss);
+            if (retain != null && !afterSplit) throw new UserError("--retain is only read with --after-split");
             var o = spec.commandLine().getOut();
             Path png = overwrite.file(out, model.dir, edit, forget);
             try (LanguageModel m = model.loadMerged()) {
                 var requests = dev.palimpsest.request.Requests.edits(edit, efmt);
                 var items = QaReader.read(forget, fmt);
                 ConflictAnalysis.Result r = ConflictAnalysis.run(m, template.format(m), requests, items,
-                        new ConflictAnalysis.Settings(batchSize, lr, rank, 0.1, epochs, seed));
-                o.printf("%d steps: cosine(editing, unlearning) mean %.3f; %.1f %% of the steps conflict (cosine < 0)%n",
+                        new ConflictAnalysis.Settings(batchSize, lr, rank, forgetTerm, 0.1, epochs, seed));
+                o.printf("one shared memory, %d steps: cosine(editing, unlearning) mean %.3f; %.1f %% of the steps conflict (cosine < 0)%n",
                         r.cosines().length, r.mean(), 100 * r.negativeShare());
                 writeHistogram(r, png);
                 o.println("histogram: " + png);
+                if (afterSplit) afterSplit(m, requests, items, retain == null ? List.of() : QaReader.read(retain, fmt), o);
             }
             return 0;
+        }
+
+        /** LOKA on the same requests; per memory, the steps where its two gradients pointed apart. */
+        private void afterSplit(LanguageModel m, List<KnowledgeRequest> edits, List<QaItem> forget, List<QaItem> keep, java.io.PrintWriter o) {
+            List<KnowledgeRequest> requests = new ArrayList<>(edits);
+            for (QaItem q : forget)
+                requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null));
+            MethodRegistry.get("loka").apply(m, template.format(m), requests, keep, Map.of("forget_loss", forgetLoss), seed);
+            int steps = 0, conflicting = 0, mixedSteps = 0, mixed = 0;
+            for (var e : Loka.training(m).entrySet()) {
+                Loka.Trained t = e.getValue();
+                boolean both = !Double.isNaN(t.forgetWeight());
+                o.printf("  memory %d: %s, %d steps, %d conflicting%n", e.getKey(), both ? "edits and forgets" : "one kind", t.steps(), t.conflicting());
+                steps += t.steps();
+                conflicting += t.conflicting();
+                if (both) {
+                    mixed++;
+                    mixedSteps += t.steps();
+                }
+            }
+            o.printf("after LOKA's split: %d memories (%d with both kinds), %d steps: %.1f %% of the steps conflict inside a memory (%.1f %% of the multi-task memories' steps)%n",
+                    Loka.training(m).size(), mixed, steps, steps == 0 ? 0 : 100.0 * conflicting / steps, mixedSteps == 0 ? 0 : 100.0 * conflicting / mixedSteps);
         }
 
         private static void writeHistogram(ConflictAnalysis.Result r, Path out) throws java.io.IOException {

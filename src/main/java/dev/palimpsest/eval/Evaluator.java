@@ -242,20 +242,36 @@ public final class Evaluator {
         double reliability = meanAccuracy(Scorer.scoreIds(m.net(), rp, rt, o.batchSize(), tok.padId()));
         double generalization = gp.isEmpty() ? Double.NaN
                 : meanAccuracy(Scorer.scoreIds(m.net(), gp, gt, o.batchSize(), tok.padId()));
-        Double locality = null;
-        if (base != null && !lp.isEmpty()) {
-            List<Scorer.Scored> now = Scorer.scoreIds(m.net(), lp, lt, o.batchSize(), tok.padId());
-            List<Scorer.Scored> before = Scorer.scoreIds(base.net(), lp, lt, o.batchSize(), base.tokenizer().padId());
-            double s = 0;
-            for (int i = 0; i < now.size(); i++) {
-                long[] a = now.get(i).top(), b = before.get(i).top();
-                int same = 0;
-                for (int j = 0; j < a.length; j++) if (a[j] == b[j]) same++;
-                s += (double) same / a.length;
-            }
-            locality = s / now.size();
-        }
+        Double locality = base == null || lp.isEmpty() ? null : locality(m, base, lp, lt, o);
         return new EditResult(items.size(), reliability, generalization, locality);
+    }
+
+    /**
+     * Locality of prompts and answers given as text in {@code format}: the share of each answer's tokens, teacher-forced,
+     * where the model's top prediction is still the base model's, averaged over the prompts.
+     */
+    public static double locality(LanguageModel m, LanguageModel base, QuestionFormat format, List<String> prompts, List<String> answers, Options o) {
+        if (prompts.size() != answers.size() || prompts.isEmpty()) throw new IllegalArgumentException("locality needs as many answers as prompts, and some");
+        Tokenizer tok = m.tokenizer();
+        List<long[]> lp = new ArrayList<>(), lt = new ArrayList<>();
+        for (int j = 0; j < prompts.size(); j++) {
+            lp.add(tok.encodePrompt(format.prompt(prompts.get(j))));
+            lt.add(tok.encode(format.answer(answers.get(j))));
+        }
+        return locality(m, base, lp, lt, o);
+    }
+
+    private static double locality(LanguageModel m, LanguageModel base, List<long[]> lp, List<long[]> lt, Options o) {
+        List<Scorer.Scored> now = Scorer.scoreIds(m.net(), lp, lt, o.batchSize(), m.tokenizer().padId());
+        List<Scorer.Scored> before = Scorer.scoreIds(base.net(), lp, lt, o.batchSize(), base.tokenizer().padId());
+        double s = 0;
+        for (int i = 0; i < now.size(); i++) {
+            long[] a = now.get(i).top(), b = before.get(i).top();
+            int same = 0;
+            for (int j = 0; j < a.length; j++) if (a[j] == b[j]) same++;
+            s += (double) same / a.length;
+        }
+        return s / now.size();
     }
 
     private static double meanAccuracy(List<Scorer.Scored> s) {

@@ -1,6 +1,9 @@
 package dev.palimpsest.experiment;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,6 +16,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.EditItem;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.eval.Evaluator;
+import dev.palimpsest.io.Json;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Update;
@@ -27,10 +31,25 @@ import dev.palimpsest.request.TemplateRefusal;
  * paraphrases, as LOKA's router does); generalization is measured on the last paraphrase, which no method sees.
  * Rows: {@code edit} (reliability, generalization: teacher-forced top-1 accuracy of the new target; locality: share
  * of retain-answer tokens whose top prediction is still the base model's), {@code forget} and {@code retain} (the
- * QA metrics of {@link Evaluator#qa}).
+ * QA metrics of {@link Evaluator#qa}) and {@code outside} (locality on {@link #outsideWorld()}: general-knowledge
+ * questions no built-in world holds, so a router or memory that fires on anything unfamiliar shows there).
  */
 public final class CombinedTask {
     private CombinedTask() {}
+
+    /** A question and its real-world answer. */
+    public record OutsideQuestion(String question, String answer) {}
+
+    private record OutsideFile(String about, List<OutsideQuestion> questions) {}
+
+    /** The shipped general-knowledge questions from outside the built-in worlds (written for palimpsest). */
+    public static List<OutsideQuestion> outsideWorld() {
+        try (InputStream in = CombinedTask.class.getResourceAsStream("outside-world.json")) {
+            return List.copyOf(Json.MAPPER.readValue(in, OutsideFile.class).questions());
+        } catch (IOException e) {
+            throw new UncheckedIOException("the packaged outside-world questions cannot be read", e);
+        }
+    }
 
     /** One compared method: the label the table shows, the registered method and its settings. */
     public record Variant(String label, String method, Map<String, String> settings) {}
@@ -97,9 +116,9 @@ public final class CombinedTask {
                 List<ResultRow> measured = measure(setting, v.label(), r, m, base, format, sofar, retain, seconds, seed, opts);
                 rows.addAll(measured);
                 Map<String, Double> shown = summary(measured);
-                log.printf("%s / %s%s: edit reliability %.3f, generalization %.3f, forget ROUGE-1 %.3f, retain ROUGE-1 %.3f, locality %.3f (update %.1f s)%n",
+                log.printf("%s / %s%s: edit reliability %.3f, generalization %.3f, forget ROUGE-1 %.3f, retain ROUGE-1 %.3f, locality %.3f, outside locality %.3f (update %.1f s)%n",
                         setting, v.label(), rounds == 1 ? "" : " / round " + r, shown.get("edit reliability"), shown.get("edit generalization"),
-                        shown.get("forget R1"), shown.get("retain R1"), shown.get("locality"), seconds);
+                        shown.get("forget R1"), shown.get("retain R1"), shown.get("locality"), shown.get("outside locality"), seconds);
             }
         }
         return rows;
@@ -126,19 +145,24 @@ public final class CombinedTask {
         if (!split.forgets().isEmpty())
             rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), seconds));
         rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), seconds));
+        List<OutsideQuestion> outside = outsideWorld();
+        double outsideLocality = Evaluator.locality(m, base, format, outside.stream().map(OutsideQuestion::question).toList(),
+                outside.stream().map(OutsideQuestion::answer).toList(), opts);
+        rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "outside", Map.of("locality", outsideLocality), seconds));
         return rows;
     }
 
     /** The table's columns for one variant's rows. */
     public static Map<String, Double> summary(List<ResultRow> rows) {
         Map<String, Double> m = new LinkedHashMap<>();
-        ResultRow edit = find(rows, "edit"), forget = find(rows, "forget"), retain = find(rows, "retain");
+        ResultRow edit = find(rows, "edit"), forget = find(rows, "forget"), retain = find(rows, "retain"), outside = find(rows, "outside");
         m.put("edit reliability", edit == null ? Double.NaN : edit.metric("reliability"));
         m.put("edit generalization", edit == null ? Double.NaN : edit.metric("generalization"));
         m.put("forget R1", forget == null ? Double.NaN : forget.metric("rouge1_recall"));
         m.put("forget Prob", forget == null ? Double.NaN : forget.metric("probability"));
         m.put("retain R1", retain == null ? Double.NaN : retain.metric("rouge1_recall"));
         m.put("locality", edit == null ? Double.NaN : edit.metric("locality"));
+        m.put("outside locality", outside == null ? Double.NaN : outside.metric("locality"));
         return m;
     }
 

@@ -37,7 +37,7 @@ public final class CombinedReport {
 
     /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
     public static String roundsMarkdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | outside locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList())
             for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::round).distinct().sorted().toArray()) {
                 List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.round() == r).toList();
@@ -71,7 +71,7 @@ public final class CombinedReport {
     public static String markdown(List<ResultRow> rows, String title) {
         List<Long> seeds = rows.stream().map(ResultRow::seed).distinct().toList();
         StringBuilder sb = new StringBuilder("# ").append(title).append(seeds.size() > 1 ? " (mean ± sd over split seeds " + seeds + ")" : "")
-                .append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | update s |\n|---|---|---|---|---|---|---|---|\n");
+                .append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | outside locality ↑ | update s |\n|---|---|---|---|---|---|---|---|---|\n");
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
             List<Map<String, Double>> perSeed = new java.util.ArrayList<>();
             double seconds = 0;
@@ -91,7 +91,7 @@ public final class CombinedReport {
             sb.append(String.format(" %.1f |%n", seconds / perSeed.size()));
         }
         sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
-                + "locality: share of retain-answer tokens whose top prediction is unchanged; R1: ROUGE-1 recall of the greedy answer; "
+                + "locality: share of retain-answer tokens whose top prediction is unchanged (outside: on the " + CombinedTask.outsideWorld().size() + " shipped general-knowledge questions from outside the world); R1: ROUGE-1 recall of the greedy answer; "
                 + "Prob.: answer probability (the product of its token probabilities).\n");
         return sb.toString();
     }

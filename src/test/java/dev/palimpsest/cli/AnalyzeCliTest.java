@@ -42,6 +42,33 @@ class AnalyzeCliTest {
         assertTrue(Files.size(png) > 1000, "a PNG histogram");
     }
 
+    /**
+     * The same eight answers learned and unlearned: the shared memory conflicts at every step; LOKA's conflict score
+     * splits every cluster into task-specific memories, so no step conflicts inside a memory after the split.
+     */
+    @Test
+    void afterLokasSplitNoMemoryTrainsOnConflictingGradients() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode facts = json.readTree(MicroWorld.world("pretrain.json").toFile());
+        ArrayNode eight = json.createArrayNode();
+        for (int i = 0; i < 8; i++) eight.add(facts.get(i));
+        Path file = tmp.resolve("eight.json");
+        Files.writeString(file, json.writeValueAsString(eight));
+        CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
+                file.toString(), "--format", "world", "--batch-size", "8", "--epochs", "3", "--after-split", "--out", tmp.resolve("c.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("100.0 % of the steps conflict (cosine < 0)"), r.out());
+        Matcher m = Pattern.compile("after LOKA's split: (\\d+) memories \\((\\d+) with both kinds\\), (\\d+) steps: ([0-9.]+) % of the steps conflict").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Integer.parseInt(m.group(1)) >= 2, r.out());
+        assertEquals(0, Integer.parseInt(m.group(2)), r.out());
+        assertTrue(Integer.parseInt(m.group(3)) > 0, r.out());
+        assertEquals(0.0, Double.parseDouble(m.group(4)), 1e-9, r.out());
+        CliRun bad = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
+                file.toString(), "--format", "world", "--forget-loss", "dpo");
+        assertTrue(bad.code() != 0 && bad.err().contains("--forget-loss"), bad.err());
+    }
+
     @Test
     void missingForgetFileIsOneClearError() {
         CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", "nope.json", "--forget",

@@ -44,7 +44,7 @@ class CombinedTaskTest {
         CombinedTask.Split s = CombinedTask.Split.of(pool, 4, 4, 0);
         var v = new CombinedTask.Variant("FT + NPO", "joint", Map.of("epochs", "3"));
         List<ResultRow> rows = CombinedTask.runRounds("micro", MicroWorld.model(), s, v, 2, 0, Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
-        assertEquals(6, rows.size());
+        assertEquals(8, rows.size());
         for (int round : new int[] {1, 2}) {
             for (String split : List.of("edit", "forget", "retain")) {
                 ResultRow row = rows.stream().filter(x -> x.round() == round && x.split().equals(split)).findFirst().orElseThrow();
@@ -52,12 +52,26 @@ class CombinedTaskTest {
                 assertEquals(expected, ((Number) row.metrics().get("n")).intValue(), split + " after round " + round);
             }
         }
+        for (ResultRow outside : rows.stream().filter(x -> x.split().equals("outside")).toList())
+            assertTrue(outside.metric("locality") < 0.99, "full fine-tuning moves answers to questions from outside the world: " + outside.metric("locality"));
         double rel = rows.stream().filter(x -> x.round() == 2 && x.split().equals("edit")).findFirst().orElseThrow().metric("reliability");
         assertTrue(rel >= 0 && rel <= 1);
         String md = dev.palimpsest.report.CombinedReport.roundsMarkdown(rows, "t");
         assertTrue(md.contains("| FT + NPO | 1 |") && md.contains("| FT + NPO | 2 |"), md);
         assertThrows(UserError.class, () -> CombinedTask.runRounds("micro", MicroWorld.model(), s, v, 5, 0, Evaluator.Options.DEFAULT,
                 new PrintWriter(new StringWriter())));
+    }
+
+    /** An update that changes nothing keeps every outside answer; the shipped set is real questions with answers. */
+    @Test
+    void untouchedModelKeepsOutsideLocality() {
+        List<CombinedTask.OutsideQuestion> outside = CombinedTask.outsideWorld();
+        assertTrue(outside.size() >= 50, "outside questions: " + outside.size());
+        for (CombinedTask.OutsideQuestion q : outside) assertTrue(q.question().endsWith("?") && !q.answer().isBlank(), q.toString());
+        CombinedTask.Split s = CombinedTask.Split.of(QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD), 2, 2, 0);
+        List<ResultRow> rows = CombinedTask.run("micro", MicroWorld.model(), s, new CombinedTask.Variant("none", "none", Map.of()), 0,
+                Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
+        assertEquals(1.0, CombinedTask.summary(rows).get("outside locality"), 1e-12);
     }
 
     /** Rows of two split seeds: the table gives each column's mean ± population sd, by hand. */
@@ -69,11 +83,12 @@ class CombinedTaskTest {
             rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "edit", Map.of("reliability", edit[i][0], "generalization", edit[i][1], "locality", 1.0), 10 + 10 * i));
             rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "forget", Map.of("rouge1_recall", 0.5 * i, "probability", 0.0), 10 + 10 * i));
             rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "retain", Map.of("rouge1_recall", 0.9), 10 + 10 * i));
+            rows.add(new ResultRow("t", "LOKA", 2, 1, 7 + i, "outside", Map.of("locality", 0.7 + 0.2 * i), 10 + 10 * i));
         }
         String md = dev.palimpsest.report.CombinedReport.markdown(rows, "t");
-        assertTrue(md.contains("| LOKA | 0.900 ± 0.100 | 0.500 ± 0.100 | 0.250 ± 0.250 | 0.000 ± 0.000 | 0.900 ± 0.000 | 1.000 ± 0.000 | 15.0 |"), md);
+        assertTrue(md.contains("| LOKA | 0.900 ± 0.100 | 0.500 ± 0.100 | 0.250 ± 0.250 | 0.000 ± 0.000 | 0.900 ± 0.000 | 1.000 ± 0.000 | 0.800 ± 0.100 | 15.0 |"), md);
         assertTrue(md.contains("split seeds [7, 8]"), md);
-        String one = dev.palimpsest.report.CombinedReport.markdown(rows.subList(0, 3), "t");
-        assertTrue(one.contains("| LOKA | 0.800 | 0.600 | 0.000 | 0.000 | 0.900 | 1.000 | 10.0 |"), one);
+        String one = dev.palimpsest.report.CombinedReport.markdown(rows.subList(0, 4), "t");
+        assertTrue(one.contains("| LOKA | 0.800 | 0.600 | 0.000 | 0.000 | 0.900 | 1.000 | 0.700 | 10.0 |"), one);
     }
 }

@@ -15,6 +15,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.request.KnowledgeRequest;
+import dev.palimpsest.request.TemplateRefusal;
 import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
@@ -28,11 +29,11 @@ import me.tongfei.progressbar.ProgressBar;
  * LOKA's motivating measurement (its Figure 1): train one shared LoRA memory on an editing loss and an unlearning
  * loss at once (their sum, as plain joint fine-tuning does) for an epoch, and at every step record the cosine between
  * the two losses' gradients with respect to the memory's parameters. Editing: NLL of the new targets. Unlearning:
- * NPO (β) against the model before training. The memory is removed afterwards; the model is left as it was.
+ * the chosen forgetting term (NPO with β against the model before training, gradient ascent, or NLL of a refusal). The memory is removed afterwards; the model is left as it was.
  */
 public final class ConflictAnalysis {
     /** How the joint training runs. */
-    public record Settings(int batchSize, double lr, int rank, double beta, int epochs, long seed) {}
+    public record Settings(int batchSize, double lr, int rank, LossTerms.Forget forget, double beta, int epochs, long seed) {}
 
     /** The cosine at each step and the share of steps where it is negative. */
     public record Result(double[] cosines) {
@@ -60,9 +61,10 @@ public final class ConflictAnalysis {
         List<LossTerms.Example> all = new ArrayList<>();
         for (KnowledgeRequest r : edits) all.add(LossTerms.example(r, m.tokenizer(), format));
         for (QaItem q : forget)
-            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), null, null), m.tokenizer(), format));
+            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null),
+                    m.tokenizer(), format));
         int e = edits.size(), f = forget.size();
-        LossTerms.Reference reference = LossTerms.Reference.of(net, pad, all, LossTerms.Forget.NPO);
+        LossTerms.Reference reference = LossTerms.Reference.of(net, pad, all, s.forget());
         Set<String> downs = new HashSet<>();
         for (int l = 0; l < net.numLayers(); l++) downs.add(net.downProjection(l));
         List<LoraAdapter> adapters = Lora.attach(net, downs::contains, s.rank(), 2.0 * s.rank(), s.seed());
@@ -78,7 +80,7 @@ public final class ConflictAnalysis {
                     try (PointerScope scope = new PointerScope()) {
                         List<Integer> ei = GradientConflict.cyclic(eo, step, s.batchSize()), fi = GradientConflict.cyclic(fo, step, s.batchSize());
                         Tensor ge = GradientConflict.gradient(LossTerms.edit(net, all, ei, pad), params);
-                        Tensor gf = GradientConflict.gradient(LossTerms.forget(net, all, fi, reference, LossTerms.Forget.NPO, s.beta(), 0, pad), params);
+                        Tensor gf = GradientConflict.gradient(LossTerms.forget(net, all, fi, reference, s.forget(), s.beta(), 0, pad), params);
                         cos.add(GradientConflict.cosine(ge, gf));
                         GradientConflict.setGradients(params, ge.add(gf));
                         opt.step();

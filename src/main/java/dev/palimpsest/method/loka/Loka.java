@@ -212,6 +212,9 @@ public final class Loka implements UpdateMethod {
 
             List<String> log = new ArrayList<>();
             TreeSet<Integer> touched = new TreeSet<>();
+            // How each memory was last trained (kept across sequential updates for the memories not retrained).
+            ObjectNode training = fresh || !readState(codebook.state()).has("training") ? JSON.createObjectNode()
+                    : (ObjectNode) readState(codebook.state()).get("training");
             LshPlacer placer;
             if (fresh) {
                 placer = new LshPlacer(centre, bits, capacity, seed);
@@ -267,9 +270,11 @@ public final class Loka implements UpdateMethod {
                     });
                     RetainDistributions ref = retainReference(net, tok, format, retain, keep, seed);
                     try {
-                        double w = train(net, tok.padId(), codebook, mem, all, edits, forgets, forgetRef, ref, o, seed + mem);
-                        if (!Double.isNaN(w))
-                            log.add(String.format("memory %d: %d edits, %d forgets, mean min-norm weight of the forgetting gradient %.3f", mem, edits.size(), forgets.size(), w));
+                        Trained t = train(net, tok.padId(), codebook, mem, all, edits, forgets, forgetRef, ref, o, seed + mem);
+                        training.set(String.valueOf(mem), t.json(edits.size(), forgets.size()));
+                        if (!Double.isNaN(t.forgetWeight()))
+                            log.add(String.format("memory %d: %d edits, %d forgets, mean min-norm weight of the forgetting gradient %.3f, %d of %d steps conflicting (cosine < 0)",
+                                    mem, edits.size(), forgets.size(), t.forgetWeight(), t.conflicting(), t.steps()));
                     } finally {
                         ref.release();
                     }
@@ -290,7 +295,9 @@ public final class Loka implements UpdateMethod {
             List<float[][]> positiveStates = new ArrayList<>(requestStates);
             positiveStates.addAll(PromptStates.of(net, keyLayer, variants, tok.padId()));
             RouterKeys.fit(codebook, positiveStates, labels.stream().mapToInt(Integer::intValue).toArray(), negativeStates, width, threshold);
-            codebook.setState(state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed).toString());
+            ObjectNode saved = state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed);
+            saved.set("training", training);
+            codebook.setState(saved.toString());
             for (String line : log) Progress.note("loka: " + line);
         } catch (RuntimeException e) {
             if (fresh) codebook.detach();
@@ -375,16 +382,45 @@ public final class Loka implements UpdateMethod {
     }
 
     /**
+     * How a memory's training went: its steps, the steps where the editing and forgetting gradients pointed apart
+     * (cosine < 0; only a memory with both kinds can have any) and the forgetting gradient's mean min-norm weight
+     * (NaN for a memory with one kind).
+     */
+    public record Trained(int steps, int conflicting, double forgetWeight) {
+        ObjectNode json(int edits, int forgets) {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("edits", edits).put("forgets", forgets).put("steps", steps).put("conflicting_steps", conflicting);
+            if (!Double.isNaN(forgetWeight)) n.put("forget_weight", forgetWeight);
+            return n;
+        }
+
+        static Trained of(JsonNode n) {
+            return new Trained(n.get("steps").asInt(), n.get("conflicting_steps").asInt(), n.has("forget_weight") ? n.get("forget_weight").asDouble() : Double.NaN);
+        }
+    }
+
+    /** How each memory of a model's LOKA codebook was last trained, by memory (empty for a model without one). */
+    public static Map<Integer, Trained> training(LanguageModel m) {
+        LokaCodebook c = m.memory(LokaCodebook.class);
+        Map<Integer, Trained> out = new java.util.TreeMap<>();
+        if (c == null || c.state() == null || c.state().isBlank()) return out;
+        JsonNode t = readState(c.state()).get("training");
+        if (t != null) t.fields().forEachRemaining(e -> out.put(Integer.parseInt(e.getKey()), Trained.of(e.getValue())));
+        return out;
+    }
+
+    /**
      * Trains memory {@code mem} on its edits and forgets (and the retention loss). With both kinds, each step
      * combines the two task gradients by the minimum-norm rule; the retention gradient is added to that.
      */
-    private static double train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
+    private static Trained train(CausalLM net, long pad, LokaCodebook codebook, int mem, List<LossTerms.Example> all, List<Integer> edits,
             List<Integer> forgets, LossTerms.Reference ref, RetainDistributions retain, Options o, long seed) {
         List<Tensor> params = codebook.parameters(mem);
         for (Tensor p : params) p.set_requires_grad(true);
         Optimizer opt = Optimizers.adamW(params, o.lr(), 0);
         Random rnd = new Random(seed);
         List<Double> weights = new ArrayList<>();
+        int conflicting = 0;
         int steps = o.epochs() * (int) Math.ceil(Math.max(edits.size(), forgets.size()) / (double) o.batch());
         codebook.force(mem);
         try {
@@ -399,6 +435,7 @@ public final class Loka implements UpdateMethod {
                     Tensor ge = eo.isEmpty() ? null : GradientConflict.gradient(LossTerms.edit(net, all, GradientConflict.cyclic(eo, step, o.batch()), pad), params);
                     Tensor gf = fo.isEmpty() ? null : GradientConflict.gradient(LossTerms.forget(net, all, GradientConflict.cyclic(fo, step, o.batch()), ref, o.forget(), o.beta(), 0, pad), params);
                     if (ge != null && gf != null) {
+                        if (GradientConflict.cosine(ge, gf) < 0) conflicting++;
                         if (o.normalize()) {
                             // MGDA-UB's variant: each task's gradient at unit norm, so the larger one cannot drown the other.
                             ge = ge.div(Tensors.scalar(Math.max(1e-12, Tensors.item(ge.norm()))));
@@ -420,7 +457,7 @@ public final class Loka implements UpdateMethod {
             codebook.force(null);
             for (Tensor p : params) p.set_requires_grad(false);
         }
-        return 1 - weights.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        return new Trained(steps, conflicting, 1 - weights.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN));
     }
 
     // --- the saved state: requests with their memories, and the LSH buckets ---
