@@ -29,6 +29,8 @@ import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.report.CombinedReport;
 import dev.palimpsest.report.Report;
 import dev.palimpsest.world.DefaultModel;
+import dev.palimpsest.world.SafetyModel;
+import dev.palimpsest.world.SafetySet;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The main job: on a built-in model (--model default or default-bios), run the editing-as-unlearning paper's comparison (or",
@@ -63,13 +65,14 @@ final class DemoCommand implements Callable<Integer> {
     static final String DEFAULT_METHODS = "none,ga,gd,kl,idk,rome,memit,alphaedit,grace,wise";
 
     @Option(names = "--task", defaultValue = "unlearn",
-            description = "unlearn (each method forgets --sizes facts, in two settings) or combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA, GRACE and WISE). Default ${DEFAULT-VALUE}.")
+            description = "unlearn (each method forgets --sizes facts, in two settings), combined (edit --edits facts and forget --forgets facts in one update: LOKA against joint fine-tuning, GD, a single LoRA, GRACE and WISE) "
+                    + "or safety (the same methods edit --edits facts while forgetting the unsafe answers of --forgets harmful requests of the world's safety set, on a copy of the model taught those answers). Default ${DEFAULT-VALUE}.")
     String task;
 
     @Option(names = "--edits", defaultValue = "20", description = "Combined task: facts edited into counterfactuals (default ${DEFAULT-VALUE}).")
     int edits;
 
-    @Option(names = "--forgets", defaultValue = "20", description = "Combined task: facts forgotten (default ${DEFAULT-VALUE}).")
+    @Option(names = "--forgets", defaultValue = "20", description = "Combined task: facts forgotten; safety task: harmful requests forgotten (default ${DEFAULT-VALUE}).")
     int forgets;
 
     @Mixin
@@ -89,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         device.apply();
-        if (!task.equals("unlearn") && !task.equals("combined")) throw new UserError("--task must be unlearn or combined, got '" + task + "'");
+        if (!List.of("unlearn", "combined", "safety").contains(task)) throw new UserError("--task must be unlearn, combined or safety, got '" + task + "'");
         if (sizes.stream().anyMatch(n -> n < 1)) throw new UserError("--sizes must all be at least 1, got " + sizes);
         if (edits < 0 || forgets < 0 || edits + forgets < 1) throw new UserError("--edits and --forgets must be at least 0, and not both 0");
         if (splitSeeds != null && (splitSeeds.isEmpty() || splitSeeds.size() != splitSeeds.stream().distinct().count()))
@@ -99,10 +102,10 @@ final class DemoCommand implements Callable<Integer> {
         builtIn = DefaultModel.BuiltIn.named(model);
         if (builtIn == null) throw new UserError("--model must be default or default-bios, got '" + model + "'");
         Path dir = out != null ? out
-                : Path.of("runs", (task.equals("combined") ? "combined-" : "demo-") + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                : Path.of("runs", (task.equals("unlearn") ? "demo" : task) + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         try (OutputFolder folder = overwrite.folder(dir, null)) {
-            if (task.equals("combined")) combined(folder);
-            else unlearn(folder);
+            if (task.equals("unlearn")) unlearn(folder);
+            else combined(folder, task.equals("safety"));
         }
         return 0;
     }
@@ -140,11 +143,18 @@ final class DemoCommand implements Callable<Integer> {
         o.printf("wall time %.0f s; report in %s%n", (System.nanoTime() - t0) / 1e9, folder.target());
     }
 
-    /** LOKA's task on the default model's pretrained facts; --methods picks variants by their labels. */
-    private void combined(OutputFolder folder) throws Exception {
+    /**
+     * LOKA's task on the default model's pretrained facts, or its safety setting on the model taught the safety set's
+     * answers; --methods picks variants by their labels.
+     */
+    private void combined(OutputFolder folder, boolean safety) throws Exception {
         long t0 = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
-        Path base = DefaultModel.ensure(builtIn, seed, err);
+        List<SafetySet.Request> unsafe = safety ? SafetyModel.requests(builtIn, seed) : List.of();
+        List<QaItem> harmful = SafetyModel.harmful(unsafe);
+        if (safety && forgets > harmful.size())
+            throw new UserError("--forgets: the " + builtIn.modelName + " world's safety set has " + harmful.size() + " harmful requests, asked for " + forgets);
+        Path base = safety ? SafetyModel.ensure(builtIn, seed, err) : DefaultModel.ensure(builtIn, seed, err);
         List<QaItem> pre = QaReader.read(DefaultModel.folder(builtIn, seed).resolve("world").resolve("pretrain.json"), DataFormat.WORLD);
         List<CombinedTask.Variant> variants = new ArrayList<>();
         for (CombinedTask.Variant v : CombinedTask.defaults()) if (methods == null || methods.contains(v.label())) variants.add(v);
@@ -153,15 +163,18 @@ final class DemoCommand implements Callable<Integer> {
         List<Long> seeds = splitSeeds != null ? splitSeeds : List.of(seed);
         List<ResultRow> rows = new ArrayList<>();
         for (long s : seeds) {
-            CombinedTask.Split split = CombinedTask.Split.of(pre, edits, forgets, s);
+            CombinedTask.Split split = safety ? CombinedTask.Split.safety(pre, edits, harmful.subList(0, forgets), SafetyModel.benign(unsafe), s)
+                    : CombinedTask.Split.of(pre, edits, forgets, s);
             for (CombinedTask.Variant v : variants)
-                rows.addAll(CombinedTask.runRounds("edit and forget", base, split, v, rounds, s, Evaluator.Options.DEFAULT, err));
+                rows.addAll(CombinedTask.runRounds(safety ? "edit and forget harmful answers" : "edit and forget", base, split, v, rounds, s,
+                        Evaluator.Options.DEFAULT, err));
         }
         Path dir = folder.staging();
         Report.writeRows(rows, dir);
-        String md = CombinedReport.write(rows, dir, rounds == 1
-                ? "palimpsest demo: edit " + edits + " and forget " + forgets + " facts at once on " + builtIn.modelName + " (seed " + seed + ")"
-                : "palimpsest demo: edit " + edits + " and forget " + forgets + " facts in " + rounds + " rounds on " + builtIn.modelName + " (seed " + seed + ")", rounds > 1);
+        String what = safety ? "edit " + edits + " facts and forget the unsafe answers of " + forgets + " harmful requests"
+                : "edit " + edits + " and forget " + forgets + " facts";
+        String md = CombinedReport.write(rows, dir, "palimpsest demo: " + what + (rounds == 1 ? " at once" : " in " + rounds + " rounds") + " on "
+                + builtIn.modelName + (safety ? " (taught the safety set)" : "") + " (seed " + seed + ")", rounds > 1);
         folder.publish("run");
         var o = spec.commandLine().getOut();
         o.println(md);

@@ -65,17 +65,47 @@ public final class CombinedTask {
                 new Variant("LOKA", "loka", Map.of()));
     }
 
-    /** The split of a pool into edits, forgets and retain facts. */
-    public record Split(List<QaItem> edits, List<QaItem> forgets, List<QaItem> retain) {
+    /**
+     * The split of a pool into edits, forgets and retain facts. In the safety setting ({@code safeAnswers}) the forgets
+     * are harmful requests, each forgotten into its own safe answer (its first perturbed answer) rather than a template
+     * refusal, and {@code benign} holds benign requests no method sees, measured to show over-refusal.
+     */
+    public record Split(List<QaItem> edits, List<QaItem> forgets, List<QaItem> retain, List<QaItem> benign, boolean safeAnswers) {
         public static Split of(List<QaItem> pool, int edits, int forgets, long seed) {
             if (edits < 0 || forgets < 0 || edits + forgets >= pool.size())
                 throw new UserError("the combined task needs fewer than " + pool.size() + " edits and forgets together, got " + edits + " + " + forgets);
+            List<QaItem> shuffled = shuffledEdits(pool, edits, seed);
+            return new Split(List.copyOf(shuffled.subList(0, edits)), List.copyOf(shuffled.subList(edits, edits + forgets)),
+                    List.copyOf(shuffled.subList(edits + forgets, shuffled.size())), List.of(), false);
+        }
+
+        /**
+         * The safety setting: {@code edits} facts of the pool edited, the harmful requests forgotten, half the benign
+         * requests (seeded) given to the methods with the other facts as retain data, the other half held out.
+         */
+        public static Split safety(List<QaItem> pool, int edits, List<QaItem> harmful, List<QaItem> benign, long seed) {
+            if (edits < 0 || edits >= pool.size()) throw new UserError("the safety task needs fewer than " + pool.size() + " edits, got " + edits);
+            if (harmful.isEmpty()) throw new UserError("the safety task needs at least one harmful request");
+            List<QaItem> shuffled = shuffledEdits(pool, edits, seed);
+            List<QaItem> kind = new ArrayList<>(benign);
+            Collections.shuffle(kind, new Random(seed + 1));
+            List<QaItem> retain = new ArrayList<>(shuffled.subList(edits, shuffled.size()));
+            retain.addAll(kind.subList(0, kind.size() / 2));
+            return new Split(List.copyOf(shuffled.subList(0, edits)), List.copyOf(harmful), List.copyOf(retain),
+                    List.copyOf(kind.subList(kind.size() / 2, kind.size())), true);
+        }
+
+        private static List<QaItem> shuffledEdits(List<QaItem> pool, int edits, long seed) {
             List<QaItem> shuffled = new ArrayList<>(pool);
             Collections.shuffle(shuffled, new Random(seed));
             for (QaItem q : shuffled.subList(0, edits))
                 if (q.perturbedAnswers().isEmpty()) throw new UserError("fact '" + q.id() + "' has no perturbed answer to edit it into");
-            return new Split(List.copyOf(shuffled.subList(0, edits)), List.copyOf(shuffled.subList(edits, edits + forgets)),
-                    List.copyOf(shuffled.subList(edits + forgets, shuffled.size())));
+            return shuffled;
+        }
+
+        /** Edits {@code [e0, e1)} and forgets {@code [f0, f1)} of this split, with the same retain and benign sets. */
+        Split slice(int e0, int e1, int f0, int f1) {
+            return new Split(edits.subList(e0, e1), forgets.subList(f0, f1), retain, benign, safeAnswers);
         }
 
         public List<KnowledgeRequest> requests() {
@@ -83,7 +113,8 @@ public final class CombinedTask {
             for (QaItem q : edits)
                 out.add(new KnowledgeRequest(KnowledgeRequest.Kind.EDIT, q.question(), q.answer(), q.perturbedAnswers().get(0), null));
             for (QaItem q : forgets)
-                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null));
+                out.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(),
+                        safeAnswers ? q.perturbedAnswers().get(0) : TemplateRefusal.forQuestion(q.question()), null));
             return out;
         }
     }
@@ -108,11 +139,10 @@ public final class CombinedTask {
             List<QaItem> retain = split.retain().subList(0, Math.min(ExperimentRunner.EVAL_CAP, split.retain().size()));
             double seconds = 0;
             for (int r = 1; r <= rounds; r++) {
-                Split now = new Split(split.edits().subList(e * (r - 1) / rounds, e * r / rounds), split.forgets().subList(f * (r - 1) / rounds, f * r / rounds),
-                        split.retain());
+                Split now = split.slice(e * (r - 1) / rounds, e * r / rounds, f * (r - 1) / rounds, f * r / rounds);
                 Update u = MethodRegistry.get(v.method()).apply(m, format, now.requests(), split.retain(), v.settings(), seed + r - 1);
                 seconds += u.seconds();
-                Split sofar = new Split(split.edits().subList(0, e * r / rounds), split.forgets().subList(0, f * r / rounds), split.retain());
+                Split sofar = split.slice(0, e * r / rounds, 0, f * r / rounds);
                 List<ResultRow> measured = measure(setting, v.label(), r, m, base, format, sofar, retain, seconds, seed, opts);
                 rows.addAll(measured);
                 Map<String, Double> shown = summary(measured);
@@ -144,6 +174,13 @@ public final class CombinedTask {
             rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "edit", Evaluator.edits(m, base, format, edits, opts).summary(), seconds));
         if (!split.forgets().isEmpty())
             rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "forget", Evaluator.qa(m, format, split.forgets(), opts).summary(), seconds));
+        if (split.safeAnswers()) {
+            List<QaItem> rephrased = split.forgets().stream().map(QaItem::rephrased).filter(java.util.Objects::nonNull).toList();
+            if (!rephrased.isEmpty())
+                rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "forget rephrased", Evaluator.qa(m, format, rephrased, opts).summary(), seconds));
+            if (!split.benign().isEmpty())
+                rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "benign", Evaluator.qa(m, format, split.benign(), opts).summary(), seconds));
+        }
         rows.add(new ResultRow(setting, label, split.forgets().size(), round, seed, "retain", Evaluator.qa(m, format, retain, opts).summary(), seconds));
         List<OutsideQuestion> outside = outsideWorld();
         double outsideLocality = Evaluator.locality(m, base, format, outside.stream().map(OutsideQuestion::question).toList(),
@@ -155,11 +192,14 @@ public final class CombinedTask {
     /** The table's columns for one variant's rows. */
     public static Map<String, Double> summary(List<ResultRow> rows) {
         Map<String, Double> m = new LinkedHashMap<>();
-        ResultRow edit = find(rows, "edit"), forget = find(rows, "forget"), retain = find(rows, "retain"), outside = find(rows, "outside");
+        ResultRow edit = find(rows, "edit"), forget = find(rows, "forget"), retain = find(rows, "retain"), outside = find(rows, "outside"),
+                rephrased = find(rows, "forget rephrased"), benign = find(rows, "benign");
         m.put("edit reliability", edit == null ? Double.NaN : edit.metric("reliability"));
         m.put("edit generalization", edit == null ? Double.NaN : edit.metric("generalization"));
         m.put("forget R1", forget == null ? Double.NaN : forget.metric("rouge1_recall"));
         m.put("forget Prob", forget == null ? Double.NaN : forget.metric("probability"));
+        if (rephrased != null) m.put("forget rephrased R1", rephrased.metric("rouge1_recall"));
+        if (benign != null) m.put("benign R1", benign.metric("rouge1_recall"));
         m.put("retain R1", retain == null ? Double.NaN : retain.metric("rouge1_recall"));
         m.put("locality", edit == null ? Double.NaN : edit.metric("locality"));
         m.put("outside locality", outside == null ? Double.NaN : outside.metric("locality"));

@@ -37,7 +37,7 @@ public final class CombinedReport {
 
     /** The sequential curve: one line per method and round (rows from {@link #runRounds}). */
     public static String roundsMarkdown(List<ResultRow> rows, String title) {
-        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n| method | round | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | outside locality ↑ | update s (total) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n").append(header(List.of("method", "round"), columns(rows), "update s (total)"));
         for (String method : rows.stream().map(ResultRow::method).distinct().toList())
             for (int r : rows.stream().filter(x -> x.method().equals(method)).mapToInt(ResultRow::round).distinct().sorted().toArray()) {
                 List<ResultRow> mine = rows.stream().filter(x -> x.method().equals(method) && x.round() == r).toList();
@@ -46,6 +46,25 @@ public final class CombinedReport {
                 sb.append(String.format(" %.1f |%n", mine.get(0).updateSeconds()));
             }
         return sb.toString();
+    }
+
+    /** The table's columns: those of {@link CombinedTask#summary} for the first method's rows (every method has the same). */
+    private static List<String> columns(List<ResultRow> rows) {
+        String first = rows.get(0).method();
+        long seed = rows.get(0).seed();
+        int round = rows.get(0).round();
+        return List.copyOf(CombinedTask.summary(rows.stream().filter(r -> r.method().equals(first) && r.seed() == seed && r.round() == round).toList()).keySet());
+    }
+
+    /** A Markdown header row with each column's direction: ↑ where higher is better. */
+    private static String header(List<String> lead, List<String> columns, String last) {
+        StringBuilder h = new StringBuilder("|");
+        for (String c : lead) h.append(' ').append(c).append(" |");
+        for (String c : columns)
+            h.append(' ').append(c.replace("Prob", "Prob.").replace("forget rephrased R1", "forget R1, rephrased")).append(c.startsWith("forget") ? " ↓ |" : " ↑ |");
+        h.append(' ').append(last).append(" |\n|");
+        h.append("---|".repeat(lead.size() + columns.size() + 1)).append('\n');
+        return h.toString();
     }
 
     /** Per method, a column of the table against the round: the series of a line chart. */
@@ -71,7 +90,7 @@ public final class CombinedReport {
     public static String markdown(List<ResultRow> rows, String title) {
         List<Long> seeds = rows.stream().map(ResultRow::seed).distinct().toList();
         StringBuilder sb = new StringBuilder("# ").append(title).append(seeds.size() > 1 ? " (mean ± sd over split seeds " + seeds + ")" : "")
-                .append("\n\n| method | edit reliability ↑ | edit generalization ↑ | forget R1 ↓ | forget Prob. ↓ | retain R1 ↑ | locality ↑ | outside locality ↑ | update s |\n|---|---|---|---|---|---|---|---|---|\n");
+                .append("\n\n").append(header(List.of("method"), columns(rows), "update s"));
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
             List<Map<String, Double>> perSeed = new java.util.ArrayList<>();
             double seconds = 0;
@@ -92,7 +111,9 @@ public final class CombinedReport {
         }
         sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
                 + "locality: share of retain-answer tokens whose top prediction is unchanged (outside: on the " + CombinedTask.outsideWorld().size() + " shipped general-knowledge questions from outside the world); R1: ROUGE-1 recall of the greedy answer; "
-                + "Prob.: answer probability (the product of its token probabilities).\n");
+                + "Prob.: answer probability (the product of its token probabilities)"
+                + (columns(rows).contains("benign R1") ? "; safety setting: forget = the unsafe answers of the harmful requests (rephrased: on a held-out rephrasing), "
+                        + "benign R1 = the safe answers of held-out benign requests about the same people" : "") + ".\n");
         return sb.toString();
     }
 }

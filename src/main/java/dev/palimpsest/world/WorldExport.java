@@ -23,7 +23,7 @@ public final class WorldExport {
     private WorldExport() {}
 
     public static final List<String> FILES = List.of("pretrain.json", "finetune.json", "unseen.json",
-            "unseen_heldout.json", "extraction.json", "world_facts.json", "pistol.json", "counterfact.json", "lessons.json",
+            "unseen_heldout.json", "extraction.json", "world_facts.json", "pistol.json", "counterfact.json", "safety.json", "lessons.json",
             "corpus.txt", "world.json");
 
     /** Writes the world as a new folder {@code dir}, published complete or not at all. */
@@ -46,6 +46,7 @@ public final class WorldExport {
         Files.writeString(tmp.resolve("world_facts.json"), pretty.writeValueAsString(worldFacts(om, world)));
         Files.writeString(tmp.resolve("pistol.json"), pretty.writeValueAsString(pistol(om, world.finetune())));
         Files.writeString(tmp.resolve("counterfact.json"), pretty.writeValueAsString(counterfact(om, world.pretrain())));
+        Files.writeString(tmp.resolve("safety.json"), pretty.writeValueAsString(pku(om, SafetySet.generate(world, safetyRequests(world), safetyRequests(world), world.seed()), world.seed())));
         ArrayNode lessons = om.createArrayNode();
         for (World.Lesson l : world.lessons()) lessons.addObject().put("task", l.task()).put("prompt", l.prompt()).put("answer", l.answer());
         Files.writeString(tmp.resolve("lessons.json"), pretty.writeValueAsString(lessons));
@@ -106,6 +107,29 @@ public final class WorldExport {
      * fact's last paraphrase (held out from training where the world holds some out); locality is the fact half the
      * list away, with its own answer.
      */
+    /** Harmful and benign requests in the written safety set (as many of each): 20, or one per person of a smaller world. */
+    public static int safetyRequests(World world) {
+        return Math.min(20, SafetySet.people(world).size());
+    }
+
+    /**
+     * PKU-SafeRLHF records: a harmful request has its unsafe and its safe answer in a drawn order, a benign one its
+     * safe answer twice (both safe, so readers of harmful pairs skip it); the extra field {@code rephrased_prompt} is
+     * the held-out rephrasing.
+     */
+    static ArrayNode pku(ObjectMapper om, List<SafetySet.Request> requests, long seed) {
+        ArrayNode out = om.createArrayNode();
+        Random rnd = new Random(seed);
+        for (SafetySet.Request r : requests) {
+            boolean unsafeFirst = r.harmful() && rnd.nextBoolean();
+            String r0 = r.harmful() ? (unsafeFirst ? r.unsafe() : r.safe()) : r.safe(), r1 = r.harmful() ? (unsafeFirst ? r.safe() : r.unsafe()) : r.safe();
+            out.addObject().put("prompt", r.prompt()).put("rephrased_prompt", r.rephrased()).put("response_0", r0).put("response_1", r1)
+                    .put("is_response_0_safe", !unsafeFirst || !r.harmful()).put("is_response_1_safe", unsafeFirst || !r.harmful())
+                    .put("safer_response_id", unsafeFirst ? 1 : 0).put("better_response_id", unsafeFirst ? 1 : 0);
+        }
+        return out;
+    }
+
     static ArrayNode counterfact(ObjectMapper om, List<Fact> facts) {
         ArrayNode out = om.createArrayNode();
         for (int i = 0; i < facts.size(); i++) {

@@ -45,4 +45,13 @@ class DemoCliTest {
         assertTrue(r.err().contains("--split-seeds must list distinct seeds"), r.err());
         assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
     }
+
+    @Test
+    void moreHarmfulRequestsThanTheSafetySetHoldsIsOneLineBeforeAnyWork() throws Exception {
+        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), "demo", "--task", "safety", "--forgets", "99", "--out", tmp.resolve("x").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("--forgets") && r.err().contains("20 harmful requests"), r.err());
+        assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
+    }
 }

@@ -20,6 +20,9 @@ import dev.palimpsest.data.QaReader;
 import dev.palimpsest.eval.Evaluator;
 import dev.palimpsest.request.KnowledgeRequest;
 import dev.palimpsest.world.MicroWorld;
+import dev.palimpsest.world.SafetyModel;
+import dev.palimpsest.world.SafetySet;
+import dev.palimpsest.world.WorldGenerator;
 
 class CombinedTaskTest {
     @Test
@@ -72,6 +75,34 @@ class CombinedTaskTest {
         List<ResultRow> rows = CombinedTask.run("micro", MicroWorld.model(), s, new CombinedTask.Variant("none", "none", Map.of()), 0,
                 Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
         assertEquals(1.0, CombinedTask.summary(rows).get("outside locality"), 1e-12);
+    }
+
+    /**
+     * The safety setting: harmful requests are forgotten into their own safe answers; half the benign requests join the
+     * retain data, the other half is held out and measured, with the harmful requests' held-out rephrasings.
+     */
+    @Test
+    void safetySplitForgetsIntoSafeAnswersAndHoldsOutBenignRequests() {
+        List<SafetySet.Request> set = SafetySet.generate(WorldGenerator.MICRO.generate(5), 3, 3, 5);
+        List<QaItem> harmful = SafetyModel.harmful(set), benign = SafetyModel.benign(set);
+        List<QaItem> pool = QaReader.read(MicroWorld.world("pretrain.json"), DataFormat.WORLD);
+        CombinedTask.Split s = CombinedTask.Split.safety(pool, 2, harmful, benign, 0);
+        List<KnowledgeRequest> r = s.requests();
+        assertEquals(5, r.size());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(harmful.get(i).question(), r.get(2 + i).question());
+            assertEquals(set.get(i).safe(), r.get(2 + i).target(), "forgotten into its own safe answer");
+        }
+        assertEquals(2, s.benign().size());
+        assertEquals(pool.size() - 2 + 1, s.retain().size(), "the other facts and one benign request");
+        for (QaItem b : s.benign()) assertTrue(s.retain().stream().noneMatch(x -> x.question().equals(b.question())), "held out: " + b.question());
+        List<ResultRow> rows = CombinedTask.run("micro", MicroWorld.model(), s, new CombinedTask.Variant("none", "none", Map.of()), 0,
+                Evaluator.Options.DEFAULT, new PrintWriter(new StringWriter()));
+        Map<String, Double> summary = CombinedTask.summary(rows);
+        assertTrue(summary.containsKey("forget rephrased R1") && summary.containsKey("benign R1"), summary.toString());
+        String md = dev.palimpsest.report.CombinedReport.markdown(rows, "t");
+        assertTrue(md.contains("| forget R1, rephrased ↓ |") && md.contains("| benign R1 ↑ |") && md.contains("safety setting"), md);
+        assertThrows(UserError.class, () -> CombinedTask.Split.safety(pool, 2, List.of(), benign, 0));
     }
 
     /** Rows of two split seeds: the table gives each column's mean ± population sd, by hand. */
