@@ -60,15 +60,15 @@ import dev.palimpsest.train.Optimizers;
  * <li><b>Training.</b> Each memory only on its own requests: editing = NLL of the new target; unlearning = the NLL of
  * the request's refusal (editing as unlearning; {@code forget_loss=npo}: NPO, β 0.1, against the base model);
  * retention = KL from the base model (weight {@code retain_weight} = 1) on a sample of the retain set's answers and
- * on every phrasing of the memory's <i>neighbours</i>: retain questions that name one of its requests' subjects
- * ({@link Subjects}), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 100 passes over the memory's
+ * on every phrasing of the memory's <i>neighbours</i>: retain questions that name all of one of its requests'
+ * subjects ({@link Subjects#all}: both companies of a contract), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 100 passes over the memory's
  * requests in batches of 4; LoRA rank 8, alpha 16 on the down-projections of {@code memory_layers} (default the
  * upper half of the layers).</li>
  * <li><b>Router.</b> Keys (see {@link RouterKeys}) at the last of {@code router_layers} (default the lower half):
  * positives every token of the requests' prompts and their {@link PromptVariants}, labelled with their memory;
  * negatives every token of the retain questions that are not neighbours (with their paraphrases and variants), of
- * each request's question asked about {@value #SWAPS} other subjects of the retain set (so the words around a subject
- * cannot fire alone) and of the model's context prefixes. A token's margin for a memory is its nearest positive
+ * each request's question asked about {@value #SWAPS} other subjects of the retain set, every subject replaced (so the
+ * words around a subject cannot fire alone) and of the model's context prefixes. A token's margin for a memory is its nearest positive
  * key's cosine minus its nearest negative key's; the router plugs in the memory whose margins, summed over the
  * tokens so far, are largest, once they exceed {@code router_threshold} = 0.2.</li>
  * <li><b>Sequential updates.</b> On a model that already has a codebook, each new batch (in chunks of at most
@@ -165,14 +165,14 @@ public final class Loka implements UpdateMethod {
         int before = all.size();
         for (KnowledgeRequest r : requests) all.add(LossTerms.example(r, tok, format));
 
-        // A retain question that names an updated subject is a neighbour of that request: the router may send it to
+        // A retain question that names every subject of an update request is a neighbour of that request: the router may send it to
         // the request's memory, so it is no router negative; the memory is trained to keep its answer instead.
-        List<String> subjects = new ArrayList<>();
-        for (LossTerms.Example e : all) subjects.add(Subjects.of(e.request()));
+        List<List<String>> subjects = new ArrayList<>();
+        for (LossTerms.Example e : all) subjects.add(Subjects.all(e.request()));
         Map<Integer, List<Integer>> neighboursOf = new LinkedHashMap<>(); // retain item -> requests it names the subject of
         for (int q = 0; q < retain.size(); q++)
             for (int i = 0; i < all.size(); i++)
-                if (subjects.get(i) != null && retain.get(q).question().contains(subjects.get(i))) neighboursOf.computeIfAbsent(q, x -> new ArrayList<>()).add(i);
+                if (names(retain.get(q).question(), subjects.get(i))) neighboursOf.computeIfAbsent(q, x -> new ArrayList<>()).add(i);
 
         int[] keyLayer = {Arrays.stream(routerLayers).max().getAsInt()};
         codebook.setEnabled(false);
@@ -190,12 +190,14 @@ public final class Loka implements UpdateMethod {
             // Hard negatives: each request's question about other subjects of the retain set, so that the words around a
             // subject (the question's template) cannot fire by themselves.
             List<String> others = new ArrayList<>(new java.util.TreeSet<>(retain.stream().map(q -> Subjects.guess(q.question()))
-                    .filter(x -> x != null && !subjects.contains(x)).toList()));
+                    .filter(x -> x != null && subjects.stream().noneMatch(named -> named.contains(x))).toList()));
             Random pick = new Random(seed);
             for (int i = 0; i < all.size() && !others.isEmpty(); i++)
-                if (subjects.get(i) != null)
-                    for (int swap = 0; swap < SWAPS; swap++)
-                        negatives.add(tok.encodePrompt(format.prompt(all.get(i).request().question().replace(subjects.get(i), others.get(pick.nextInt(others.size()))))));
+                for (int swap = 0; swap < SWAPS && !subjects.get(i).isEmpty(); swap++) {
+                    String q = all.get(i).request().question();
+                    for (String subject : subjects.get(i)) q = q.replace(subject, others.get(pick.nextInt(others.size())));
+                    negatives.add(tok.encodePrompt(format.prompt(q)));
+                }
             for (String p : ContextPrefixes.of(m)) if (!p.isBlank()) negatives.add(tok.encodePrompt(format.prompt(p.strip())));
             int width = (int) m.config().hiddenSize();
             List<float[][]> requestStates = PromptStates.of(net, keyLayer, prompts, tok.padId());
@@ -332,6 +334,12 @@ public final class Loka implements UpdateMethod {
     }
 
     /** A retain question, its own paraphrases and its {@link PromptVariants}. */
+    /** Whether a question names every one of the subjects (and there are some). */
+    private static boolean names(String question, List<String> subjects) {
+        for (String s : subjects) if (!question.contains(s)) return false;
+        return !subjects.isEmpty();
+    }
+
     private static List<String> phrasings(QaItem q) {
         List<String> out = new ArrayList<>();
         out.add(q.question());
