@@ -79,6 +79,9 @@ final class AnalyzeCommand {
         @Option(names = "--retain", paramLabel = "FILE", description = "With --after-split: QA file (in --format) LOKA keeps, as it would in an update.")
         Path retain;
 
+        @Option(names = "--tau", description = "With --after-split: LOKA's conflict threshold (default LOKA's own; 0 splits only clusters whose gradients pull apart at the start).")
+        Double tau;
+
         @Mixin
         OverwriteOption overwrite;
 
@@ -92,7 +95,7 @@ final class AnalyzeCommand {
             DataFormat fmt = DataFormat.parse(format), efmt = editFormat == null ? fmt : DataFormat.parse(editFormat);
             if (!List.of("npo", "ga", "refusal").contains(forgetLoss)) throw new UserError("--forget-loss must be npo, ga or refusal, got '" + forgetLoss + "'");
             LossTerms.Forget forgetTerm = LossTerms.Forget.parse(forgetLoss);
-            if (retain != null && !afterSplit) throw new UserError("--retain is only read with --after-split");
+            if ((retain != null || tau != null) && !afterSplit) throw new UserError("--retain and --tau are only read with --after-split");
             var o = spec.commandLine().getOut();
             Path png = overwrite.file(out, model.dir, edit, forget);
             try (LanguageModel m = model.loadMerged()) {
@@ -114,7 +117,9 @@ final class AnalyzeCommand {
             List<KnowledgeRequest> requests = new ArrayList<>(edits);
             for (QaItem q : forget)
                 requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null));
-            MethodRegistry.get("loka").apply(m, template.format(m), requests, keep, Map.of("forget_loss", forgetLoss), seed);
+            Map<String, String> settings = new java.util.HashMap<>(Map.of("forget_loss", forgetLoss));
+            if (tau != null) settings.put("tau", String.valueOf(tau));
+            MethodRegistry.get("loka").apply(m, template.format(m), requests, keep, settings, seed);
             int steps = 0, conflicting = 0, mixedSteps = 0, mixed = 0;
             for (var e : Loka.training(m).entrySet()) {
                 Loka.Trained t = e.getValue();
