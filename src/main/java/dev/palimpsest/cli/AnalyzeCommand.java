@@ -2,6 +2,7 @@ package dev.palimpsest.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -21,7 +22,7 @@ import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.loka.Loka;
 import dev.palimpsest.request.KnowledgeRequest;
-import dev.palimpsest.request.TemplateRefusal;
+import dev.palimpsest.request.Requests;
 import dev.palimpsest.method.loka.ConflictAnalysis;
 import dev.palimpsest.model.LanguageModel;
 
@@ -99,7 +100,7 @@ final class AnalyzeCommand {
             var o = spec.commandLine().getOut();
             Path png = overwrite.file(out, model.dir, edit, forget);
             try (LanguageModel m = model.loadMerged()) {
-                var requests = dev.palimpsest.request.Requests.edits(edit, efmt);
+                var requests = Requests.edits(edit, efmt);
                 var items = QaReader.read(forget, fmt);
                 ConflictAnalysis.Result r = ConflictAnalysis.run(m, template.format(m), requests, items,
                         new ConflictAnalysis.Settings(batchSize, lr, rank, forgetTerm, 0.1, epochs, seed));
@@ -115,25 +116,24 @@ final class AnalyzeCommand {
         /** LOKA on the same requests; per memory, the steps where its two gradients pointed apart. */
         private void afterSplit(LanguageModel m, List<KnowledgeRequest> edits, List<QaItem> forget, List<QaItem> keep, java.io.PrintWriter o) {
             List<KnowledgeRequest> requests = new ArrayList<>(edits);
-            for (QaItem q : forget)
-                requests.add(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null));
-            Map<String, String> settings = new java.util.HashMap<>(Map.of("forget_loss", forgetLoss));
+            requests.addAll(Requests.forget(forget, "template", 1, seed, m, template.format(m)));
+            Map<String, String> settings = new HashMap<>(Map.of("forget_loss", forgetLoss));
             if (tau != null) settings.put("tau", String.valueOf(tau));
             MethodRegistry.get("loka").apply(m, template.format(m), requests, keep, settings, seed);
+            Map<Integer, Loka.Trained> memories = Loka.training(m);
             int steps = 0, conflicting = 0, mixedSteps = 0, mixed = 0;
-            for (var e : Loka.training(m).entrySet()) {
+            for (var e : memories.entrySet()) {
                 Loka.Trained t = e.getValue();
-                boolean both = !Double.isNaN(t.forgetWeight());
-                o.printf("  memory %d: %s, %d steps, %d conflicting%n", e.getKey(), both ? "edits and forgets" : "one kind", t.steps(), t.conflicting());
+                o.printf("  memory %d: %s, %d steps, %d conflicting%n", e.getKey(), t.mixed() ? "edits and forgets" : "one kind", t.steps(), t.conflicting());
                 steps += t.steps();
                 conflicting += t.conflicting();
-                if (both) {
+                if (t.mixed()) {
                     mixed++;
                     mixedSteps += t.steps();
                 }
             }
             o.printf("after LOKA's split: %d memories (%d with both kinds), %d steps: %.1f %% of the steps conflict inside a memory (%.1f %% of the multi-task memories' steps)%n",
-                    Loka.training(m).size(), mixed, steps, steps == 0 ? 0 : 100.0 * conflicting / steps, mixedSteps == 0 ? 0 : 100.0 * conflicting / mixedSteps);
+                    memories.size(), mixed, steps, steps == 0 ? 0 : 100.0 * conflicting / steps, mixedSteps == 0 ? 0 : 100.0 * conflicting / mixedSteps);
         }
 
         private static void writeHistogram(ConflictAnalysis.Result r, Path out) throws java.io.IOException {

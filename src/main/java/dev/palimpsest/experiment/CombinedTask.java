@@ -44,10 +44,19 @@ public final class CombinedTask {
 
     /** The shipped general-knowledge questions from outside the built-in worlds (written for palimpsest). */
     public static List<OutsideQuestion> outsideWorld() {
-        try (InputStream in = CombinedTask.class.getResourceAsStream("outside-world.json")) {
-            return List.copyOf(Json.MAPPER.readValue(in, OutsideFile.class).questions());
-        } catch (IOException e) {
-            throw new UncheckedIOException("the packaged outside-world questions cannot be read", e);
+        return Outside.QUESTIONS;
+    }
+
+    /** Read once, when first asked for: every measurement of every round and method uses them. */
+    private static final class Outside {
+        static final List<OutsideQuestion> QUESTIONS = read();
+
+        private static List<OutsideQuestion> read() {
+            try (InputStream in = CombinedTask.class.getResourceAsStream("outside-world.json")) {
+                return List.copyOf(Json.MAPPER.readValue(in, OutsideFile.class).questions());
+            } catch (IOException e) {
+                throw new UncheckedIOException("the packaged outside-world questions cannot be read", e);
+            }
         }
     }
 

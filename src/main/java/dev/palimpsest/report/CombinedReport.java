@@ -89,8 +89,9 @@ public final class CombinedReport {
      */
     public static String markdown(List<ResultRow> rows, String title) {
         List<Long> seeds = rows.stream().map(ResultRow::seed).distinct().toList();
+        List<String> columns = columns(rows);
         StringBuilder sb = new StringBuilder("# ").append(title).append(seeds.size() > 1 ? " (mean ± sd over split seeds " + seeds + ")" : "")
-                .append("\n\n").append(header(List.of("method"), columns(rows), "update s"));
+                .append("\n\n").append(header(List.of("method"), columns, "update s"));
         for (String method : rows.stream().map(ResultRow::method).distinct().toList()) {
             List<Map<String, Double>> perSeed = new java.util.ArrayList<>();
             double seconds = 0;
@@ -101,7 +102,7 @@ public final class CombinedReport {
                 seconds += mine.get(0).updateSeconds();
             }
             sb.append("| ").append(method).append(" |");
-            for (String column : perSeed.get(0).keySet()) {
+            for (String column : columns) {
                 double[] v = perSeed.stream().mapToDouble(m -> m.get(column)).toArray();
                 double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
                 double sd = Math.sqrt(java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).average().orElse(0));
@@ -112,7 +113,7 @@ public final class CombinedReport {
         sb.append("\nEdit reliability / generalization: teacher-forced top-1 accuracy of the new target on the edited question / on a paraphrase no method saw; "
                 + "locality: share of retain-answer tokens whose top prediction is unchanged (outside: on the " + CombinedTask.outsideWorld().size() + " shipped general-knowledge questions from outside the world); R1: ROUGE-1 recall of the greedy answer; "
                 + "Prob.: answer probability (the product of its token probabilities)"
-                + (columns(rows).contains("benign R1") ? "; safety setting: forget = the unsafe answers of the harmful requests (rephrased: on a held-out rephrasing), "
+                + (columns.contains("benign R1") ? "; safety setting: forget = the unsafe answers of the harmful requests (rephrased: on a held-out rephrasing), "
                         + "benign R1 = the safe answers of held-out benign requests about the same people" : "") + ".\n");
         return sb.toString();
     }

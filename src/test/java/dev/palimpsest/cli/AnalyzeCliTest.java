@@ -25,12 +25,7 @@ class AnalyzeCliTest {
     /** Learning eight answers while unlearning the same eight: every step's gradients conflict; the histogram is written. */
     @Test
     void conflictsOfLearningAndUnlearningTheSameAnswers() throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        JsonNode facts = json.readTree(MicroWorld.world("pretrain.json").toFile());
-        ArrayNode eight = json.createArrayNode();
-        for (int i = 0; i < 8; i++) eight.add(facts.get(i));
-        Path file = tmp.resolve("eight.json"), png = tmp.resolve("plots").resolve("conflicts.png");
-        Files.writeString(file, json.writeValueAsString(eight));
+        Path file = eightFacts(), png = tmp.resolve("plots").resolve("conflicts.png");
         CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
                 file.toString(), "--format", "world", "--batch-size", "8", "--epochs", "3", "--out", png.toString());
         assertEquals(0, r.code(), r.err());
@@ -43,19 +38,14 @@ class AnalyzeCliTest {
     }
 
     /**
-     * The same eight answers learned and unlearned: the shared memory conflicts at every step; LOKA's conflict score
+     * The same eight answers learned and unlearned: the shared memory conflicts at every step; at τ = 0 LOKA's conflict score
      * splits every cluster into task-specific memories, so no step conflicts inside a memory after the split.
      */
     @Test
     void afterLokasSplitNoMemoryTrainsOnConflictingGradients() throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        JsonNode facts = json.readTree(MicroWorld.world("pretrain.json").toFile());
-        ArrayNode eight = json.createArrayNode();
-        for (int i = 0; i < 8; i++) eight.add(facts.get(i));
-        Path file = tmp.resolve("eight.json");
-        Files.writeString(file, json.writeValueAsString(eight));
+        Path file = eightFacts();
         CliRun r = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
-                file.toString(), "--format", "world", "--batch-size", "8", "--epochs", "3", "--after-split", "--out", tmp.resolve("c.png").toString());
+                file.toString(), "--format", "world", "--batch-size", "8", "--epochs", "3", "--after-split", "--tau", "0", "--out", tmp.resolve("c.png").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("100.0 % of the steps conflict (cosine < 0)"), r.out());
         Matcher m = Pattern.compile("after LOKA's split: (\\d+) memories \\((\\d+) with both kinds\\), (\\d+) steps: ([0-9.]+) % of the steps conflict").matcher(r.out());
@@ -67,6 +57,17 @@ class AnalyzeCliTest {
         CliRun bad = CliRun.of("analyze", "conflicts", "--model", MicroWorld.model().toString(), "--edit", file.toString(), "--forget",
                 file.toString(), "--format", "world", "--forget-loss", "dpo");
         assertTrue(bad.code() != 0 && bad.err().contains("--forget-loss"), bad.err());
+    }
+
+    /** The micro world's first eight facts, as a world-format file. */
+    private Path eightFacts() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode facts = json.readTree(MicroWorld.world("pretrain.json").toFile());
+        ArrayNode eight = json.createArrayNode();
+        for (int i = 0; i < 8; i++) eight.add(facts.get(i));
+        Path file = tmp.resolve("eight.json");
+        Files.writeString(file, json.writeValueAsString(eight));
+        return file;
     }
 
     @Test

@@ -30,28 +30,31 @@ class DemoCliTest {
 
     @Test
     void anUnknownMethodIsOneLineBeforeAnyWork() throws Exception {
-        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), "demo", "--methods", "none,nonsense", "--out", tmp.resolve("x").toString());
-        assertEquals(2, r.code(), r.err());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().contains("unknown method 'nonsense'"), r.err());
-        assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
+        String err = oneLineBeforeAnyWork("demo", "--methods", "none,nonsense");
+        assertTrue(err.contains("unknown method 'nonsense'"), err);
     }
 
     @Test
     void repeatedSplitSeedsAreOneLineBeforeAnyWork() throws Exception {
-        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), "demo", "--task", "combined", "--split-seeds", "1,1", "--out", tmp.resolve("x").toString());
-        assertEquals(2, r.code(), r.err());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().contains("--split-seeds must list distinct seeds"), r.err());
-        assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
+        String err = oneLineBeforeAnyWork("demo", "--task", "combined", "--split-seeds", "1,1");
+        assertTrue(err.contains("--split-seeds must list distinct seeds"), err);
     }
 
     @Test
     void moreHarmfulRequestsThanTheSafetySetHoldsIsOneLineBeforeAnyWork() throws Exception {
-        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), "demo", "--task", "safety", "--forgets", "99", "--out", tmp.resolve("x").toString());
+        String err = oneLineBeforeAnyWork("demo", "--task", "safety", "--forgets", "99");
+        assertTrue(err.contains("--forgets") && err.contains("20 harmful requests"), err);
+    }
+
+    /** Runs the command with --out, expects exit 2 with one line on stderr and no run folder; returns that line. */
+    private String oneLineBeforeAnyWork(String... args) throws Exception {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 2);
+        all[args.length] = "--out";
+        all[args.length + 1] = tmp.resolve("x").toString();
+        CliProcess.Result r = CliProcess.run(tmp.resolve("logs"), all);
         assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().contains("--forgets") && r.err().contains("20 harmful requests"), r.err());
         assertTrue(!Files.exists(tmp.resolve("x")), "no run folder is left");
+        return r.err();
     }
 }

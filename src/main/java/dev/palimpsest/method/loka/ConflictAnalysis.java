@@ -15,7 +15,7 @@ import dev.palimpsest.UserError;
 import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.Progress;
 import dev.palimpsest.request.KnowledgeRequest;
-import dev.palimpsest.request.TemplateRefusal;
+import dev.palimpsest.request.Requests;
 import dev.palimpsest.method.LossTerms;
 import dev.palimpsest.model.CausalLM;
 import dev.palimpsest.model.LanguageModel;
@@ -29,7 +29,8 @@ import me.tongfei.progressbar.ProgressBar;
  * LOKA's motivating measurement (its Figure 1): train one shared LoRA memory on an editing loss and an unlearning
  * loss at once (their sum, as plain joint fine-tuning does) for an epoch, and at every step record the cosine between
  * the two losses' gradients with respect to the memory's parameters. Editing: NLL of the new targets. Unlearning:
- * the chosen forgetting term (NPO with β against the model before training, gradient ascent, or NLL of a refusal). The memory is removed afterwards; the model is left as it was.
+ * the chosen forgetting term (NPO with β against the model before training, gradient ascent, or NLL of a template
+ * refusal). The memory is removed afterwards; the model is left as it was.
  */
 public final class ConflictAnalysis {
     /** How the joint training runs. */
@@ -60,9 +61,7 @@ public final class ConflictAnalysis {
         // Edits first, then the forget facts as forget requests: one example list for the shared losses.
         List<LossTerms.Example> all = new ArrayList<>();
         for (KnowledgeRequest r : edits) all.add(LossTerms.example(r, m.tokenizer(), format));
-        for (QaItem q : forget)
-            all.add(LossTerms.example(new KnowledgeRequest(KnowledgeRequest.Kind.FORGET, q.question(), q.answer(), TemplateRefusal.forQuestion(q.question()), null),
-                    m.tokenizer(), format));
+        for (KnowledgeRequest r : Requests.forget(forget, "template", 1, s.seed(), m, format)) all.add(LossTerms.example(r, m.tokenizer(), format));
         int e = edits.size(), f = forget.size();
         LossTerms.Reference reference = LossTerms.Reference.of(net, pad, all, s.forget());
         Set<String> downs = new HashSet<>();

@@ -54,7 +54,7 @@ import dev.palimpsest.train.Optimizers;
  * <li><b>Conflict score.</b> In a cluster with both edits and forgets, the cosine between the editing gradient and
  * the unlearning gradient with respect to a fresh memory's parameters, averaged over {@code probes} = 3 probe
  * batches, without updating. Below τ the cluster gets two task-specific memories ({@code tau} = 1, the default: always,
- * since a fresh memory's score, −0.05 to 0.11 on the default world, never foretold that 75–95 % of a shared memory's
+ * since a fresh memory's score, −0.06 to 0.11 on the default world, never foretold that 72–95 % of a shared memory's
  * training steps then conflict; τ = 0 splits only clusters whose gradients pull apart at the start); otherwise one multi-task memory trained with the two-task minimum-norm (MGDA) combination of the two
  * gradients, each first scaled to unit norm ({@code mgda=normalized}; as they are, the NPO gradient got 7–15 % of the
  * weight on the default world and the memories hardly forgot).</li>
@@ -162,7 +162,8 @@ public final class Loka implements UpdateMethod {
         List<LossTerms.Example> all = new ArrayList<>();
         List<Integer> memoryOf = new ArrayList<>();
         ObjectNode lsh = null;
-        if (!fresh) lsh = restore(readState(codebook.state()), tok, format, all, memoryOf);
+        JsonNode saved = fresh ? null : readState(codebook.state());
+        if (!fresh) lsh = restore(saved, tok, format, all, memoryOf);
         int before = all.size();
         for (KnowledgeRequest r : requests) all.add(LossTerms.example(r, tok, format));
 
@@ -216,8 +217,7 @@ public final class Loka implements UpdateMethod {
             List<String> log = new ArrayList<>();
             TreeSet<Integer> touched = new TreeSet<>();
             // How each memory was last trained (kept across sequential updates for the memories not retrained).
-            ObjectNode training = fresh || !readState(codebook.state()).has("training") ? JSON.createObjectNode()
-                    : (ObjectNode) readState(codebook.state()).get("training");
+            ObjectNode training = saved != null && saved.get("training") instanceof ObjectNode t ? t : JSON.createObjectNode();
             LshPlacer placer;
             if (fresh) {
                 placer = new LshPlacer(centre, bits, capacity, seed);
@@ -274,8 +274,8 @@ public final class Loka implements UpdateMethod {
                     RetainDistributions ref = retainReference(net, tok, format, retain, keep, seed);
                     try {
                         Trained t = train(net, tok.padId(), codebook, mem, all, edits, forgets, forgetRef, ref, o, seed + mem);
-                        training.set(String.valueOf(mem), t.json(edits.size(), forgets.size()));
-                        if (!Double.isNaN(t.forgetWeight()))
+                        training.set(String.valueOf(mem), t.json());
+                        if (t.mixed())
                             log.add(String.format("memory %d: %d edits, %d forgets, mean min-norm weight of the forgetting gradient %.3f, %d of %d steps conflicting (cosine < 0)",
                                     mem, edits.size(), forgets.size(), t.forgetWeight(), t.conflicting(), t.steps()));
                     } finally {
@@ -298,9 +298,9 @@ public final class Loka implements UpdateMethod {
             List<float[][]> positiveStates = new ArrayList<>(requestStates);
             positiveStates.addAll(PromptStates.of(net, keyLayer, variants, tok.padId()));
             RouterKeys.fit(codebook, positiveStates, labels.stream().mapToInt(Integer::intValue).toArray(), negativeStates, width, threshold);
-            ObjectNode saved = state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed);
-            saved.set("training", training);
-            codebook.setState(saved.toString());
+            ObjectNode state = state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed);
+            state.set("training", training);
+            codebook.setState(state.toString());
             for (String line : log) Progress.note("loka: " + line);
         } catch (RuntimeException e) {
             if (fresh) codebook.detach();
@@ -391,20 +391,26 @@ public final class Loka implements UpdateMethod {
     }
 
     /**
-     * How a memory's training went: its steps, the steps where the editing and forgetting gradients pointed apart
+     * How a memory's training went: its edits and forgets, its steps, the steps where the editing and forgetting gradients pointed apart
      * (cosine < 0; only a memory with both kinds can have any) and the forgetting gradient's mean min-norm weight
      * (NaN for a memory with one kind).
      */
-    public record Trained(int steps, int conflicting, double forgetWeight) {
-        ObjectNode json(int edits, int forgets) {
+    public record Trained(int edits, int forgets, int steps, int conflicting, double forgetWeight) {
+        /** Whether the memory holds both kinds, so that its two gradients could conflict. */
+        public boolean mixed() {
+            return edits > 0 && forgets > 0;
+        }
+
+        ObjectNode json() {
             ObjectNode n = JSON.createObjectNode();
             n.put("edits", edits).put("forgets", forgets).put("steps", steps).put("conflicting_steps", conflicting);
-            if (!Double.isNaN(forgetWeight)) n.put("forget_weight", forgetWeight);
+            if (mixed()) n.put("forget_weight", forgetWeight);
             return n;
         }
 
         static Trained of(JsonNode n) {
-            return new Trained(n.get("steps").asInt(), n.get("conflicting_steps").asInt(), n.has("forget_weight") ? n.get("forget_weight").asDouble() : Double.NaN);
+            return new Trained(n.get("edits").asInt(), n.get("forgets").asInt(), n.get("steps").asInt(), n.get("conflicting_steps").asInt(),
+                    n.has("forget_weight") ? n.get("forget_weight").asDouble() : Double.NaN);
         }
     }
 
@@ -466,7 +472,7 @@ public final class Loka implements UpdateMethod {
             codebook.force(null);
             for (Tensor p : params) p.set_requires_grad(false);
         }
-        return new Trained(steps, conflicting, 1 - weights.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN));
+        return new Trained(edits.size(), forgets.size(), steps, conflicting, 1 - weights.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN));
     }
 
     // --- the saved state: requests with their memories, and the LSH buckets ---
