@@ -62,11 +62,14 @@ import dev.palimpsest.train.Optimizers;
  * the request's refusal (editing as unlearning; {@code forget_loss=npo}: NPO, β 0.1, against the base model);
  * retention = KL from the base model (weight {@code retain_weight} = 1) on a sample of the retain set's answers and
  * on every phrasing of the memory's <i>neighbours</i>: retain questions that name all of one of its requests'
- * subjects ({@link Subjects#all}: both companies of a contract), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 100 passes over the memory's
+ * subjects ({@link Subjects#all}: both companies of a contract), which the router may send to it. AdamW lr 5e-3, {@code epochs} = 200 passes over the memory's
  * requests in batches of 4; LoRA rank 8, alpha 16 on the down-projections of {@code memory_layers} (default the
  * upper half of the layers).</li>
- * <li><b>Router.</b> Keys (see {@link RouterKeys}) at the last of {@code router_layers} (default the lower half):
- * positives every token of the requests' prompts and their {@link PromptVariants}, labelled with their memory;
+ * <li><b>Router.</b> Keys (see {@link RouterKeys}): a token's state at the last of {@code router_layers} (default the
+ * lower half), preceded by the input embeddings of the token and of the one before it ({@code router_keys=bigram+state}:
+ * the lower layers of a small model hardly tell one name from another in the same question — "Farrowgate" and
+ * "Quillford" after "Which river flows through" at cosine 0.9999 — while the embeddings do, and the pair binds a
+ * first name to its surname); positives every token of the requests' prompts and their {@link PromptVariants}, labelled with their memory;
  * negatives every token of the retain questions that are not neighbours (with their paraphrases and variants), of
  * each request's question asked about {@value #SWAPS} other subjects of the retain set, every subject replaced (so the
  * words around a subject cannot fire alone) and of the model's context prefixes. A token's margin for a memory is its nearest positive
@@ -99,6 +102,12 @@ public final class Loka implements UpdateMethod {
     /** At most this many retain questions (a seeded sample) enter the KL retention term. */
     static final int RETAIN_CAP = 64;
 
+    /** What a router key can be, by the number of input embeddings it begins with. */
+    static final List<String> KEYS = List.of("state", "embedding+state", "bigram+state");
+
+    /** The router's keys unless set: see the {@code router_keys} setting. */
+    static final String DEFAULT_KEYS = "bigram+state";
+
     /** Other subjects each request's question is asked about, as router negatives. */
     static final int SWAPS = 3;
 
@@ -116,10 +125,12 @@ public final class Loka implements UpdateMethod {
                 Setting.oneOf("forget_loss", "npo", "ga", "refusal").is("refusal", "the memories' forgetting term"),
                 Setting.oneOf("mgda", "plain", "normalized").is("normalized", "the min-norm combination of a multi-task memory's two gradients: as they are, or each at unit norm"),
                 Setting.atLeast("batch", 1).is(4, "requests per step"),
-                Setting.atLeast("epochs", 1).is(100, "passes over a memory's requests"),
+                Setting.atLeast("epochs", 1).is(200, "passes over a memory's requests"),
                 Setting.learningRate("lr").is(5e-3, "AdamW rate of the memories"),
                 Setting.nonNegative("retain_weight").is(1.0, "weight of the KL retention term"),
                 Setting.positive("beta").is(0.1, "NPO's inverse temperature"),
+                Setting.oneOf("router_keys", KEYS.toArray(String[]::new)).rule(DEFAULT_KEYS + " (the codebook's on a model that has one)",
+                        "what a router key is: the token's state at the last router layer, preceded by the token's input embedding (embedding+) or by its own and the previous token's (bigram+)"),
                 Setting.real("router_threshold").is(0.2, "the router fires once a memory's evidence (its tokens' margins over the nearest negative key, summed) exceeds this"),
                 Setting.atLeast("lsh_bits", 1).is(4, "random hyperplanes placing sequential updates"));
     }
@@ -141,6 +152,7 @@ public final class Loka implements UpdateMethod {
         int[] memoryLayers = ints(s.text("memory_layers", existing != null ? join(existing.memoryLayers()) : range(half, layers)), "memory_layers");
         int rank = s.integer("rank", existing != null ? existing.rank() : 8);
         double alpha = s.real("alpha", existing != null ? existing.alpha() : 2.0 * rank);
+        int embedded = KEYS.indexOf(s.text("router_keys", existing != null ? KEYS.get(existing.embedded()) : DEFAULT_KEYS));
         int capacity = s.integer("capacity");
         int probes = s.integer("probes");
         double tau = s.real("tau");
@@ -152,12 +164,14 @@ public final class Loka implements UpdateMethod {
         if (requests.isEmpty()) throw new UserError("loka: no requests");
         if ((long) k * capacity < requests.size())
             throw new UserError("loka: " + k + " memories of capacity " + capacity + " cannot hold " + requests.size() + " requests");
-        if (existing != null && (!Arrays.equals(routerLayers, existing.routerLayers()) || !Arrays.equals(memoryLayers, existing.memoryLayers()) || rank != existing.rank()))
+        if (existing != null && (!Arrays.equals(routerLayers, existing.routerLayers()) || !Arrays.equals(memoryLayers, existing.memoryLayers()) || rank != existing.rank()
+                || embedded != existing.embedded()))
             throw new UserError("loka: the model's codebook has router layers " + join(existing.routerLayers()) + ", memory layers "
-                    + join(existing.memoryLayers()) + " and rank " + existing.rank() + "; sequential updates must keep them");
+                    + join(existing.memoryLayers()) + ", rank " + existing.rank() + " and router_keys " + KEYS.get(existing.embedded())
+                    + "; sequential updates must keep them");
 
         boolean fresh = existing == null;
-        LokaCodebook codebook = fresh ? new LokaCodebook(net, routerLayers, memoryLayers, rank, alpha) : existing;
+        LokaCodebook codebook = fresh ? new LokaCodebook(net, routerLayers, memoryLayers, rank, alpha, embedded) : existing;
         // The stored requests of earlier updates, with their memories, and the LSH state.
         List<LossTerms.Example> all = new ArrayList<>();
         List<Integer> memoryOf = new ArrayList<>();
@@ -202,8 +216,9 @@ public final class Loka implements UpdateMethod {
                 }
             for (String p : ContextPrefixes.of(m)) if (!p.isBlank()) negatives.add(tok.encodePrompt(format.prompt(p.strip())));
             int width = (int) m.config().hiddenSize();
-            List<float[][]> requestStates = PromptStates.of(net, keyLayer, prompts, tok.padId());
-            List<float[][]> negativeStates = PromptStates.of(net, keyLayer, negatives, tok.padId());
+            int keyWidth = (1 + embedded) * width;
+            List<float[][]> requestStates = PromptStates.of(net, keyLayer, prompts, tok.padId(), embedded);
+            List<float[][]> negativeStates = PromptStates.of(net, keyLayer, negatives, tok.padId(), embedded);
             double[][] emb = new double[all.size()][];
             for (int i = 0; i < emb.length; i++) emb[i] = PromptStates.embedding(requestStates.get(i), width);
             double[] centre = new double[width];
@@ -296,8 +311,8 @@ public final class Loka implements UpdateMethod {
             codebook.setEnabled(false);
             // The request prompts' states are those computed above (the router layers never see a memory).
             List<float[][]> positiveStates = new ArrayList<>(requestStates);
-            positiveStates.addAll(PromptStates.of(net, keyLayer, variants, tok.padId()));
-            RouterKeys.fit(codebook, positiveStates, labels.stream().mapToInt(Integer::intValue).toArray(), negativeStates, width, threshold);
+            positiveStates.addAll(PromptStates.of(net, keyLayer, variants, tok.padId(), embedded));
+            RouterKeys.fit(codebook, positiveStates, labels.stream().mapToInt(Integer::intValue).toArray(), negativeStates, keyWidth, threshold);
             ObjectNode state = state(all, memoryOf, placer, lshCentre(lsh, centre), bits, capacity, seed);
             state.set("training", training);
             codebook.setState(state.toString());

@@ -31,8 +31,9 @@ import dev.palimpsest.tensor.Tensors;
  * {@code memoryLayers}) beside an unchanged base model, and a router that decides per position whether the
  * input touches updated knowledge and, if so, which memory to plug in.
  * <p>The router reads the residual stream after {@code routerLayers} (all before the first memory layer, so it
- * always sees the base model's states); its keys are token states of the last router layer, standardized and
- * L2-normalized (see {@link RouterKeys}). A token's margin for a memory is its cosine to that memory's nearest
+ * always sees the base model's states); its keys are token states of the last router layer, preceded
+ * by the input embeddings of {@code embedded} tokens (the token's, and with 2 the one before's too), standardized and L2-normalized (see
+ * {@link RouterKeys}). A token's margin for a memory is its cosine to that memory's nearest
  * positive key (a token of one of its update prompts) minus its cosine to the nearest negative key (a token of an
  * unrelated prompt); a memory's evidence is its positive margins summed over the tokens so far. The router fires
  * once some memory's evidence exceeds {@code threshold} and adds the memory with the most evidence. The evidence
@@ -47,6 +48,7 @@ public final class LokaCodebook implements Memory {
     private final int[] routerLayers, memoryLayers;
     private final int rank;
     private final double alpha;
+    private final int embedded;
     private final List<List<LoraAdapter>> memories = new ArrayList<>();
     private Tensor routerMean, routerStd, positiveKeys, positiveMemory, negativeKeys;
     private double threshold = Double.POSITIVE_INFINITY;
@@ -57,12 +59,16 @@ public final class LokaCodebook implements Memory {
     // This pass: the route [batch, tokens].
     private Tensor route;
     private final Tensor[] lastKeys;
+    // This pass: the input embeddings, when the keys include them; across passes, the last one [batch, width].
+    private Tensor passEmbedding, runEmbedding;
     // Across KV-cache passes: each memory's evidence so far [batch, memories].
     private Tensor runEvidence;
     private int[] lastRoute = new int[0];
 
-    public LokaCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha) {
+    public LokaCodebook(CausalLM net, int[] routerLayers, int[] memoryLayers, int rank, double alpha, int embedded) {
         this.net = net;
+        if (embedded < 0 || embedded > 2) throw new UserError("loka: a router key holds the input embeddings of 0, 1 or 2 tokens, not " + embedded);
+        this.embedded = embedded;
         this.routerLayers = routerLayers.clone();
         this.memoryLayers = memoryLayers.clone();
         this.rank = rank;
@@ -74,6 +80,10 @@ public final class LokaCodebook implements Memory {
                 throw new UserError("loka: memory layer " + l + " must come after the router layers (last " + lastRouter + ") and exist (0.." + (net.numLayers() - 1) + ")");
         for (int l : routerLayers) if (l < 0) throw new UserError("loka: router layer " + l + " does not exist");
         lastKeys = new Tensor[memoryLayers.length];
+        if (embedded > 0) hooks.add(net.sites().add(0, Site.RESID_PRE, e -> {
+            passEmbedding = e;
+            return e;
+        }));
         hooks.add(net.sites().add(lastRouter, Site.RESID_POST, h -> {
             routerStep(h);
             return h;
@@ -166,9 +176,17 @@ public final class LokaCodebook implements Memory {
     }
 
     private void routerStep(Tensor h) {
+        Tensor e = passEmbedding;
+        passEmbedding = null;
         if (positiveKeys == null || forced != null || !enabled || memories.isEmpty()) return;
         try (NoGradGuard g = new NoGradGuard()) {
-            decide(h.detach());
+            boolean continues = net.sites().passPast() > 0 && runEmbedding != null && runEmbedding.size(0) == h.size(0);
+            Tensor x = embedded == 0 ? h.detach() : PromptStates.keys(e.detach(), continues ? runEmbedding : null, embedded, h.detach());
+            if (embedded > 0) {
+                if (runEmbedding != null) runEmbedding.releaseReference();
+                runEmbedding = Tensors.retainedCopy(e.detach().select(1, e.size(1) - 1).toType(ScalarType.Float));
+            }
+            decide(x);
         }
     }
 
@@ -217,6 +235,11 @@ public final class LokaCodebook implements Memory {
         return lastRoute.clone();
     }
 
+    /** Each memory's evidence after the last forward pass, row by row ([batch · memories]); empty before any routing. */
+    float[] lastEvidence() {
+        return runEvidence == null ? new float[0] : Tensors.toFloats(runEvidence.contiguous());
+    }
+
     public int size() {
         return memories.size();
     }
@@ -235,6 +258,11 @@ public final class LokaCodebook implements Memory {
 
     public double alpha() {
         return alpha;
+    }
+
+    /** How many tokens' input embeddings (the token's, then the one before's) the router's keys begin with. */
+    public int embedded() {
+        return embedded;
     }
 
     public double threshold() {
@@ -269,7 +297,7 @@ public final class LokaCodebook implements Memory {
         t.put("router.positive_memory", positiveMemory.toType(ScalarType.Float));
         t.put("router.negatives", negativeKeys);
         SafeTensorsWriter.write(file, t, DType.F32, Map.of("router_layers", join(routerLayers), "memory_layers", join(memoryLayers),
-                "rank", String.valueOf(rank), "alpha", String.valueOf(alpha), "memories", String.valueOf(memories.size()),
+                "rank", String.valueOf(rank), "alpha", String.valueOf(alpha), "router_embedded", String.valueOf(embedded), "memories", String.valueOf(memories.size()),
                 "threshold", String.valueOf(threshold), "state", state, "format", "pt"));
     }
 
@@ -289,8 +317,9 @@ public final class LokaCodebook implements Memory {
         int n;
         double thr;
         try {
+            // Files written before keys could include input embeddings have no router_embedded: they did not.
             c = new LokaCodebook(net, parse(md.get("router_layers")), parse(md.get("memory_layers")), Integer.parseInt(md.get("rank")),
-                    Double.parseDouble(md.get("alpha")));
+                    Double.parseDouble(md.get("alpha")), Integer.parseInt(md.getOrDefault("router_embedded", "0")));
             n = Integer.parseInt(md.get("memories"));
             thr = Double.parseDouble(md.get("threshold"));
         } catch (RuntimeException e) {
@@ -328,6 +357,8 @@ public final class LokaCodebook implements Memory {
         hooks.clear();
         if (runEvidence != null) runEvidence.releaseReference();
         runEvidence = null;
+        if (runEmbedding != null) runEmbedding.releaseReference();
+        runEmbedding = null;
     }
 
     /** Restores this memory when a model directory holding its file loads (found by {@link MemoryReader#all}). */

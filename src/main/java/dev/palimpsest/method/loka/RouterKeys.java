@@ -10,7 +10,8 @@ import org.bytedeco.pytorch.Tensor;
 import dev.palimpsest.tensor.Tensors;
 
 /**
- * Builds LOKA's router: keys, not weights. Every token state (last router layer) of the update prompts and their
+ * Builds LOKA's router: keys, not weights. Every token state (last router layer, after the input embeddings when
+ * {@code router_keys} holds them) of the update prompts and their
  * variants is a positive key labelled with its request's memory; every token state of the negative prompts is a
  * negative key. A token's margin for a memory is its cosine (of standardized states) to the memory's nearest
  * positive key minus its cosine to the nearest negative key; the router fires where a memory's margins, summed over
@@ -33,7 +34,7 @@ public final class RouterKeys {
 
     /**
      * Fits the codebook's router. States are {@link PromptStates}' ([tokens][width · router layers]); the keys use the
-     * last {@code width} columns (the last router layer).
+     * last {@code width} columns (the last router layer, and the input embeddings before it when the keys hold them).
      */
     public static void fit(LokaCodebook codebook, List<float[][]> positives, int[] memoryOf, List<float[][]> negatives, int width, double threshold) {
         if (positives.isEmpty() || negatives.isEmpty()) throw new IllegalArgumentException("the router needs positive and negative prompts");

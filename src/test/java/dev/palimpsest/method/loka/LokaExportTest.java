@@ -45,7 +45,7 @@ class LokaExportTest {
         Path updated = tmp.resolve("loka");
         try (LanguageModel m = LanguageModel.load(base)) {
             int d = m.config().hiddenSize();
-            LokaCodebook c = new LokaCodebook(m.net(), new int[] {0}, new int[] {1}, 4, 8.0);
+            LokaCodebook c = new LokaCodebook(m.net(), new int[] {0}, new int[] {1}, 4, 8.0, 0);
             m.attach(c);
             for (int k = 0; k < 2; k++) {
                 c.addMemory(k);

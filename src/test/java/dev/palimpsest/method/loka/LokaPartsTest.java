@@ -96,7 +96,7 @@ class LokaPartsTest {
 
     /** A LOKA codebook with {@code memories} fresh memories on a tiny 2-layer model: router on layer 0, memories on layer 1. */
     private static LokaCodebook codebook(CausalLM net, int memories) {
-        LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0);
+        LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0, 0);
         for (int k = 0; k < memories; k++) c.addMemory(k);
         return c;
     }
@@ -133,6 +133,67 @@ class LokaPartsTest {
             assertEquals(1, route(net, c, b), "prompt b: memory 1");
             assertEquals(-1, route(net, c, neg), "the negative prompt routes nowhere");
             c.detach();
+        }
+    }
+
+    /**
+     * A router key with input embeddings, by hand: the previous token's embedding (zeros at a sequence's start, the
+     * previous KV-cache pass's last token otherwise), the token's own, then its state; a sequence cut in two passes
+     * gets the keys of the whole.
+     */
+    @Test
+    void routerKeysHoldTheEmbeddingsOfTheTokenAndTheOneBefore() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor e = Tensors.floats(new float[] {1, 2, 3, 4, 5, 6}, 1, 3, 2), x = Tensors.floats(new float[] {7, 8, 9}, 1, 3, 1);
+            assertArrayEquals(new float[] {7, 8, 9}, Tensors.toFloats(PromptStates.keys(e, null, 0, x)));
+            assertArrayEquals(new float[] {1, 2, 7, 3, 4, 8, 5, 6, 9}, Tensors.toFloats(PromptStates.keys(e, null, 1, x)));
+            float[] whole = Tensors.toFloats(PromptStates.keys(e, null, 2, x));
+            assertArrayEquals(new float[] {0, 0, 1, 2, 7, 1, 2, 3, 4, 8, 3, 4, 5, 6, 9}, whole);
+            float[] second = Tensors.toFloats(PromptStates.keys(Tensors.slice(e, 1, 1, 3), Tensors.floats(new float[] {1, 2}, 1, 2), 2, Tensors.slice(x, 1, 1, 3)));
+            assertArrayEquals(java.util.Arrays.copyOfRange(whole, 5, 15), second);
+        }
+    }
+
+    /**
+     * Bigram keys on real states: each prompt routes to its memory, the negative nowhere, in one pass and when fed in
+     * KV-cache pieces (where the first token of a piece takes the previous piece's last embedding); the codebook file
+     * keeps the kind of key.
+     */
+    @Test
+    void bigramKeysRouteAlikeInOnePassAndInCachedPieces(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws java.io.IOException {
+        try (PointerScope s = new PointerScope()) {
+            CausalLM net = TinyModels.randomNet(TinyModels.llamaConfig(), 3);
+            LokaCodebook c = new LokaCodebook(net, new int[] {0}, new int[] {1}, 2, 4.0, 2);
+            c.addMemory(0);
+            c.addMemory(1);
+            long[] a = {1, 3, 4, 5, 6}, b = {1, 7, 8, 9, 10}, neg = {1, 11, 12, 13, 14};
+            int w = (int) net.config().hiddenSize();
+            List<float[][]> pos = PromptStates.of(net, new int[] {0}, List.of(a, b), 0, 2), negs = PromptStates.of(net, new int[] {0}, List.of(neg), 0, 2);
+            assertEquals(3 * w, pos.get(0)[0].length, "two embeddings and one layer's state per token");
+            RouterKeys.fit(c, pos, new int[] {0, 1}, negs, 3 * w, 0.15);
+            long[][] prompts = {a, b, neg};
+            int[] expected = {0, 1, -1};
+            for (int i = 0; i < prompts.length; i++) {
+                assertEquals(expected[i], route(net, c, prompts[i]), "one pass, prompt " + i);
+                float[] evidence = c.lastEvidence();
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard(); dev.palimpsest.model.KvCache cache = new dev.palimpsest.model.KvCache(net.numLayers())) {
+                    for (int[] cut : new int[][] {{0, 2}, {2, 3}, {3, 5}}) {
+                        long[] part = java.util.Arrays.copyOfRange(prompts[i], cut[0], cut[1]);
+                        net.hidden(dev.palimpsest.model.ForwardInput.of(Tensors.longs(part, 1, part.length)), cache);
+                    }
+                }
+                assertEquals(expected[i], c.lastRoute()[0], "cached pieces, prompt " + i);
+                assertArrayEquals(evidence, c.lastEvidence(), 1e-4f, "each memory's evidence, cached pieces, prompt " + i);
+            }
+            java.nio.file.Path file = tmp.resolve(LokaCodebook.FILE);
+            c.write(file);
+            c.detach();
+            try (dev.palimpsest.model.SafeTensorsFile f = dev.palimpsest.model.SafeTensorsFile.open(file)) {
+                LokaCodebook again = LokaCodebook.read(net, f);
+                assertEquals(2, again.embedded());
+                assertEquals(1, route(net, again, b), "read back, prompt b");
+                again.detach();
+            }
         }
     }
 

@@ -185,7 +185,8 @@ class LokaTest {
         List<QaItem> retain = new ArrayList<>(first.retain());
         retain.removeIf(q -> entity(q).equals("dagny-yilmazer"));
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope scope = new PointerScope()) {
-            Map<String, String> set = new HashMap<>(Map.of("capacity", "8"));
+            // 100 passes, not the default 200: placement is under test here, and the two updates train three times.
+            Map<String, String> set = new HashMap<>(Map.of("capacity", "8", "epochs", "100"));
             MethodRegistry.get("loka").apply(m, m.questionFormat(), first.requests(), retain, set, 0);
             LokaCodebook c = (LokaCodebook) m.memories().get(0);
             int before = c.size();
