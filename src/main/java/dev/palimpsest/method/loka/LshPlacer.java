@@ -12,7 +12,8 @@ import java.util.Random;
  * the model's ordinary prompts, which hidden states share), against {@code bits} random hyperplanes through the
  * origin, so similar batches share a bucket; the bucket's memory takes the batch while it
  * has room for it, otherwise (an empty or a full bucket) a new memory is opened for the bucket. Nothing already
- * placed is re-clustered.
+ * placed is re-clustered. A bucket also carries the batch's task (edits 0, forgets 1), so the two tasks never share
+ * a memory through placement.
  */
 public final class LshPlacer {
     private final double[][] planes;
@@ -23,7 +24,7 @@ public final class LshPlacer {
 
     public LshPlacer(double[] centre, int bits, int capacity, long seed) {
         int dim = centre.length;
-        if (bits < 1 || bits > 62) throw new IllegalArgumentException("bits must be in 1..62");
+        if (bits < 1 || bits > 61) throw new IllegalArgumentException("bits must be in 1..61");
         if (capacity < 1) throw new IllegalArgumentException("capacity must be at least 1");
         Random rnd = new Random(seed);
         planes = new double[bits][dim];
@@ -32,9 +33,10 @@ public final class LshPlacer {
         this.centre = centre.clone();
     }
 
-    /** The bucket of one vector: bit i is set when it lies on the positive side of hyperplane i. */
-    public long bucket(double[] x) {
-        long code = 0;
+    /** The bucket of one vector of a task: bit i is set when it lies on the positive side of hyperplane i; the bit above them is the task. */
+    public long bucket(double[] x, int task) {
+        if (task != 0 && task != 1) throw new IllegalArgumentException("task must be 0 (edits) or 1 (forgets)");
+        long code = (long) task << planes.length;
         for (int i = 0; i < planes.length; i++) {
             double s = 0;
             for (int t = 0; t < x.length; t++) s += planes[i][t] * (x[t] - centre[t]);
@@ -43,13 +45,13 @@ public final class LshPlacer {
         return code;
     }
 
-    /** Places a batch of request embeddings and returns the memory it goes to. */
-    public int place(double[][] batch) {
+    /** Places a batch of request embeddings of one task and returns the memory it goes to. */
+    public int place(double[][] batch, int task) {
         if (batch.length == 0) throw new IllegalArgumentException("an empty batch");
         if (batch.length > capacity) throw new IllegalArgumentException("a batch of " + batch.length + " exceeds a memory's capacity of " + capacity);
         double[] mean = new double[batch[0].length];
         for (double[] v : batch) for (int t = 0; t < mean.length; t++) mean[t] += v[t] / batch.length;
-        long b = bucket(mean);
+        long b = bucket(mean, task);
         Integer mem = bucketMemory.get(b);
         if (mem == null || load.get(mem) + batch.length > capacity) {
             mem = load.size();

@@ -78,20 +78,23 @@ class LokaPartsTest {
         }
     }
 
-    /** LSH placement: a batch like an earlier one joins its memory until it is full; an opposite one opens another. */
+    /** LSH placement: a batch like an earlier one of its task joins its memory until it is full; an opposite one, or one of the other task, opens another. */
     @Test
     void lshPlacesSimilarBatchesTogether() {
         LshPlacer p = new LshPlacer(new double[] {0, 0, 0}, 8, 4, 7);
         double[][] a = {{1, 1, 0}, {1, 0.9, 0.1}}, a2 = {{0.9, 1, 0}, {1, 1.1, 0}}, a3 = {{1, 1, 0.05}};
         double[][] opposite = {{-1, -1, 0}};
-        int m0 = p.place(a);
-        assertEquals(m0, p.place(a2), "a similar batch shares the bucket and its memory");
-        assertNotEquals(m0, p.place(opposite), "the opposite direction falls in another bucket");
-        int m3 = p.place(a3);
+        int m0 = p.place(a, 0);
+        assertEquals(m0, p.place(a2, 0), "a similar batch shares the bucket and its memory");
+        int forgets = p.place(a2, 1);
+        assertNotEquals(m0, forgets, "forgets never share the edits' memory");
+        assertEquals(forgets, p.place(a3, 1), "a similar batch of forgets joins the forgets' memory");
+        assertNotEquals(m0, p.place(opposite, 0), "the opposite direction falls in another bucket");
+        int m3 = p.place(a3, 0);
         assertNotEquals(m0, m3, "the first memory is full (capacity 4): a new one for the same bucket");
-        assertEquals(3, p.memories());
+        assertEquals(4, p.memories());
         assertEquals(4, p.load(m0));
-        assertEquals(p.bucket(a[0]), p.bucket(a2[0]));
+        assertEquals(p.bucket(a[0], 0), p.bucket(a2[0], 0));
     }
 
     /** A LOKA codebook with {@code memories} fresh memories on a tiny 2-layer model: router on layer 0, memories on layer 1. */

@@ -178,12 +178,15 @@ class LokaTest {
         }
     }
 
-    /** A second update on a model with a codebook is placed by LSH; earlier requests are kept and trained on again. */
+    /**
+     * A second update on a model with a codebook is placed by LSH, its edits and its forgets apart; earlier requests
+     * are kept and trained on again.
+     */
     @Test
-    void aSecondUpdateIsPlacedWithoutReclusteringAndKeepsTheFirst() {
-        Setup first = Setup.of(Set.of("matteo-falkenrath"), Set.of()), second = Setup.of(Set.of("dagny-yilmazer"), Set.of());
+    void aSecondUpdateIsPlacedWithoutReclusteringAndKeepsTheFirst() throws IOException {
+        Setup first = Setup.of(Set.of("matteo-falkenrath"), Set.of()), second = Setup.of(Set.of("dagny-yilmazer"), Set.of("maple-systems"));
         List<QaItem> retain = new ArrayList<>(first.retain());
-        retain.removeIf(q -> entity(q).equals("dagny-yilmazer"));
+        retain.removeIf(q -> Set.of("dagny-yilmazer", "maple-systems").contains(entity(q)));
         try (LanguageModel m = LanguageModel.load(MicroWorld.model()); PointerScope scope = new PointerScope()) {
             // 100 passes, not the default 200: placement is under test here, and the two updates train three times.
             Map<String, String> set = new HashMap<>(Map.of("capacity", "8", "epochs", "100"));
@@ -197,6 +200,11 @@ class LokaTest {
             double a1 = accuracy(m, first.edits().stream().map(QaItem::question).toList(), first.edits().stream().map(q -> q.perturbedAnswers().get(0)).toList());
             double a2 = accuracy(m, second.edits().stream().map(QaItem::question).toList(), second.edits().stream().map(q -> q.perturbedAnswers().get(0)).toList());
             assertTrue(a1 >= 0.7 && a2 >= 0.7, "first update " + a1 + ", second " + a2);
+            Map<Integer, Set<String>> kinds = new HashMap<>();
+            for (com.fasterxml.jackson.databind.JsonNode r : new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.state()).get("requests"))
+                kinds.computeIfAbsent(r.get("memory").asInt(), k -> new java.util.TreeSet<>()).add(r.get("kind").asText());
+            assertTrue(kinds.values().contains(Set.of("FORGET")), "the forgets have a memory: " + kinds);
+            assertTrue(kinds.values().stream().allMatch(k -> k.size() == 1), "no memory holds both tasks: " + kinds);
             assertThrowsUserError(u);
         }
     }
