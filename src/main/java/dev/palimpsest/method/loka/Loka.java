@@ -268,7 +268,7 @@ public final class Loka implements UpdateMethod {
             } else {
                 placer = restorePlacer(lsh);
                 // The batch's edits and forgets are placed apart, each among the memories of its task: in one memory
-                // their gradients conflicted at 94 of 100 steps (10 sequential rounds on the default world).
+                // their gradients conflicted at 140-194 of 200 steps (10 sequential rounds on the default world).
                 for (KnowledgeRequest.Kind kind : KnowledgeRequest.Kind.values()) {
                     List<Integer> ofKind = new ArrayList<>();
                     for (int i = before; i < all.size(); i++) if (all.get(i).request().kind() == kind) ofKind.add(i);
@@ -356,13 +356,13 @@ public final class Loka implements UpdateMethod {
         return RetainDistributions.of(net, prompts, answers, tok.padId());
     }
 
-    /** A retain question, its own paraphrases and its {@link PromptVariants}. */
     /** Whether a question names every one of the subjects (and there are some). */
     private static boolean names(String question, List<String> subjects) {
         for (String s : subjects) if (!question.contains(s)) return false;
         return !subjects.isEmpty();
     }
 
+    /** A retain question, its own paraphrases and its {@link PromptVariants}. */
     private static List<String> phrasings(QaItem q) {
         List<String> out = new ArrayList<>();
         out.add(q.question());

@@ -31,9 +31,9 @@ import dev.palimpsest.tensor.Tensors;
  * {@code memoryLayers}) beside an unchanged base model, and a router that decides per position whether the
  * input touches updated knowledge and, if so, which memory to plug in.
  * <p>The router reads the residual stream after {@code routerLayers} (all before the first memory layer, so it
- * always sees the base model's states); its keys are token states of the last router layer, preceded
- * by the input embeddings of {@code embedded} tokens (the token's, and with 2 the one before's too), standardized and L2-normalized (see
- * {@link RouterKeys}). A token's margin for a memory is its cosine to that memory's nearest
+ * always sees the base model's states); its keys are token states of the last router layer, preceded by the input
+ * embeddings of {@code embedded} tokens (the token's, and with 2 the one before's too), standardized and
+ * L2-normalized (see {@link RouterKeys}). A token's margin for a memory is its cosine to that memory's nearest
  * positive key (a token of one of its update prompts) minus its cosine to the nearest negative key (a token of an
  * unrelated prompt); a memory's evidence is its positive margins summed over the tokens so far. The router fires
  * once some memory's evidence exceeds {@code threshold} and adds the memory with the most evidence. The evidence

@@ -19,8 +19,8 @@ import dev.palimpsest.tensor.Tensors;
 /**
  * What LOKA's router and its knowledge mapping read about a prompt: the base model's residual stream after each
  * router layer, per real token, concatenated over the layers ([tokens][width · layers]), optionally preceded by the
- * input embeddings (the residual stream entering layer 0) of the token and the one before it ({@link #keys}). The request embedding that clustering and the
- * centroids use is the mean over the tokens of the last router layer's part.
+ * input embeddings (the residual stream entering layer 0) of the token and the one before it ({@link #keys}). The
+ * request embedding that clustering and the centroids use is the mean over the tokens of the last router layer's part.
  */
 public final class PromptStates {
     private PromptStates() {}
