@@ -13,7 +13,7 @@ import dev.palimpsest.io.Progress;
 @Command(name = "palimpsest", mixinStandardHelpOptions = true, version = dev.palimpsest.Version.TEXT,
         description = "Edit and unlearn the knowledge of large language models.",
         subcommands = {ScoreCommand.class, GenerateCommand.class, WorldCommand.class, ModelCommand.class, FinetuneCommand.class, EvalCommand.class, DemoCommand.class, ExperimentCommand.class, UpdateCommand.class, MethodsCommand.class, TraceCommand.class, AnalyzeCommand.class,
-                BenchCommand.class, ExportCommand.class})
+                BenchCommand.class, ExportCommand.class, ServeCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -17,7 +17,12 @@ public final class Failpoints {
     /** After the new folder is in place, before the old one is deleted. */
     public static final String PUBLISHED = "published";
 
-    static void reach(String name) {
+    /** palimpsest serve: after a model version's folder is published, before the log commits the version. */
+    public static final String VERSION_WRITTEN = "version-written";
+    /** palimpsest serve: after the log commits a version, before queries are answered on it. */
+    public static final String COMMITTED = "committed";
+
+    public static void reach(String name) {
         if (name.equals(System.getProperty("palimpsest.failpoint"))) Runtime.getRuntime().halt(137);
     }
 }

@@ -54,6 +54,17 @@ public final class CliProcess {
         return start(logs, List.of(), args).waitFor();
     }
 
+    /** What the process has written to standard output so far (it may still be running). */
+    public String outSoFar() throws IOException {
+        return Files.readString(out);
+    }
+
+    /** Waits for the process to end on its own (a failpoint, a fatal error) and returns what it left. */
+    public Result waitForExit(long seconds) throws IOException, InterruptedException {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) throw new AssertionError("palimpsest process still running after " + seconds + " s");
+        return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
     public long pid() {
         return process.pid();
     }
