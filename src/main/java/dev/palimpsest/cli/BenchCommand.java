@@ -18,9 +18,10 @@ import dev.palimpsest.io.Json;
 import dev.palimpsest.io.PalimpsestHome;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.Family;
+import dev.palimpsest.world.DefaultModel;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class, BenchCommand.Model.class})
+        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class, BenchCommand.Model.class, BenchCommand.Serve.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -132,6 +133,41 @@ final class BenchCommand implements Runnable {
             if (d == null) throw new UserError("bench model: --dtype must be bfloat16, float16 or float32");
             var out = spec.commandLine().getOut();
             var r = ModelBench.run(shape, d, PalimpsestHome.root().resolve("bench"), !noEdit, out);
+            if (json) out.println(Json.MAPPER.writeValueAsString(r));
+            return 0;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"palimpsest serve in this process, loaded by concurrent HTTP clients asking a built-in world's questions:",
+                    "generate latency (p50, p99) and throughput idle, then while one update trains and publishes beside them."})
+    static final class Serve implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", defaultValue = "default", description = "A built-in model: default or default-bios (default ${DEFAULT-VALUE}).") String model;
+        @Option(names = "--method", defaultValue = "loka", description = "The update's method (default ${DEFAULT-VALUE}).") String method;
+        @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A setting of --method (repeatable).") java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+        @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).") int clients;
+        @Option(names = "--requests", defaultValue = "50", description = "Requests per client while idle (default ${DEFAULT-VALUE}).") int requests;
+        @Option(names = "--edits", defaultValue = "10", description = "Edits in the update (default ${DEFAULT-VALUE}).") int edits;
+        @Option(names = "--forgets", defaultValue = "10", description = "Forgets in the update (default ${DEFAULT-VALUE}).") int forgets;
+        @Option(names = "--max-new-tokens", defaultValue = "16", description = "Tokens per generate (default ${DEFAULT-VALUE}).") int maxNewTokens;
+        @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!DefaultModel.isBuiltIn(model)) throw new UserError("bench serve: --model must be a built-in model (default or default-bios): its world's questions are the load");
+            if (clients < 1 || requests < 1 || edits < 0 || forgets < 0 || edits + forgets < 1 || maxNewTokens < 1)
+                throw new UserError("bench serve: --clients, --requests and --max-new-tokens must be at least 1, and the update needs an edit or a forget");
+            dev.palimpsest.method.Settings.check(dev.palimpsest.method.MethodRegistry.get(method), settings);
+            var out = spec.commandLine().getOut();
+            java.nio.file.Path dir = DefaultModel.named(model, new java.io.PrintWriter(System.err, true));
+            var facts = Json.MAPPER.readTree(dir.resolveSibling("world").resolve("pretrain.json").toFile());
+            var r = dev.palimpsest.bench.ServeBench.run(dir, () -> dev.palimpsest.model.LanguageModel.load(dir), facts, method, settings, clients,
+                    requests, edits, forgets, maxNewTokens, out);
+            out.printf("update: %d requests in %.1f s; its version on disk %.2f MB against a checkpoint of %.1f MB; peak resident memory %.0f MB%n",
+                    r.updateRequests(), r.updateSeconds(), r.versionBytes() / 1e6, r.checkpointBytes() / 1e6, r.peakResidentBytes() / 1e6);
             if (json) out.println(Json.MAPPER.writeValueAsString(r));
             return 0;
         }

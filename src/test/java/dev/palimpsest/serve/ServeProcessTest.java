@@ -78,6 +78,30 @@ class ServeProcessTest {
     @Test
     void anEditAppliesAndItsRevertBringsTheOriginalAnswerBackWhileALaterForgetStays() throws Exception {
         try (ServerProcess s = start(tmp.resolve("revert"), List.of(), "--method", "grace")) {
+            submitApplyRevert(s);
+        }
+    }
+
+    /**
+     * The same on PostgreSQL, where one is at hand: {@code PALIMPSEST_TEST_POSTGRES=jdbc:postgresql://HOST/DB?user=…&password=…}
+     * (the test empties that database's two tables first). CI has no PostgreSQL server; see README for how it was checked.
+     */
+    @Test
+    void theLogWorksTheSameOnPostgres() throws Exception {
+        String url = System.getenv("PALIMPSEST_TEST_POSTGRES");
+        org.junit.jupiter.api.Assumptions.assumeTrue(url != null, "PALIMPSEST_TEST_POSTGRES is not set");
+        try (var c = java.sql.DriverManager.getConnection(url); var st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS updates");
+            st.execute("DROP TABLE IF EXISTS versions");
+        }
+        try (ServerProcess s = start(tmp.resolve("postgres"), List.of(), "--method", "grace", "--db", url)) {
+            assertFalse(s.process.outSoFar().contains("password"), "the URL's credentials are not printed");
+            submitApplyRevert(s);
+        }
+    }
+
+    static void submitApplyRevert(ServerProcess s) throws Exception {
+        {
             String before = s.generate(READER, question(0)).json().get("text").asText();
             String forgotten = s.generate(READER, question(5)).json().get("text").asText();
             assertTrue(forgotten.contains(answer(5)), "the model must know the fact to forget: " + forgotten);
