@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.data.QaItem;
 import dev.palimpsest.io.AtomicFiles;
 import dev.palimpsest.io.Json;
 import dev.palimpsest.model.LanguageModel;
@@ -31,7 +32,8 @@ import dev.palimpsest.serve.Service;
 /**
  * {@code bench serve}: the service in this process on a loopback port, loaded by concurrent HTTP clients asking the
  * world's questions ({@code POST /v1/generate}, greedy, chat template): latency percentiles and throughput with the
- * service idle, then while one update (edits and forgets of the world's facts) trains and publishes beside them.
+ * service idle, then while one update (edits and forgets of the world's facts) trains and publishes beside them; and
+ * whether the update took (its checks) while other questions kept their answers.
  */
 public final class ServeBench {
     private ServeBench() {}
@@ -39,16 +41,28 @@ public final class ServeBench {
     public record Phase(int requests, double p50Ms, double p99Ms, double maxMs, double perSecond) {}
 
     public record Result(String model, String method, int clients, int maxNewTokens, Phase idle, Phase updating, int updateRequests,
-            double updateSeconds, long versionBytes, long checkpointBytes, long peakResidentBytes) {}
+            double updateSeconds, JsonNode checks, int retain, int others, double unchanged, long versionBytes, long checkpointBytes,
+            long peakResidentBytes) {}
 
     private record Timed(long start, long end) {}
 
     public static Result run(Path modelDir, Supplier<LanguageModel> loader, JsonNode facts, String method, Map<String, String> settings,
-            int clients, int perClient, int edits, int forgets, int maxNewTokens, PrintWriter out) throws Exception {
+            int clients, int perClient, int edits, int forgets, int retainCount, int maxNewTokens, PrintWriter out) throws Exception {
         Path state = Files.createTempDirectory("palimpsest-bench-serve");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        // The facts in a fixed shuffle: the update's first, then the standing retain questions, then the questions whose answers
+        // should not change (the update names none of their subjects' facts, though it may name their subjects).
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < facts.size(); i++) order.add(i);
+        Collections.shuffle(order, new Random(0));
+        int n = Math.min(edits + forgets, order.size()), r = Math.min(retainCount, order.size() - n);
+        List<QaItem> retain = new ArrayList<>();
+        for (int i = n; i < n + r; i++)
+            retain.add(new QaItem(null, facts.get(order.get(i)).get("question").asText(), facts.get(order.get(i)).get("answer").asText(), List.of(), null,
+                    List.of(), null));
+        List<Integer> others = order.subList(n + r, Math.min(order.size(), n + r + 100));
         try (Service s = Service.start(new Service.Options(loader, modelDir.toString(), state, state.resolve("log.sqlite").toString(),
-                AccessTokens.none(), method, settings, List.of(), 0, 64, "127.0.0.1", 0), quiet)) {
+                AccessTokens.none(), method, settings, retain, 0, 64, "127.0.0.1", 0), quiet)) {
             String base = "http://127.0.0.1:" + s.port();
             HttpClient http = HttpClient.newHttpClient();
             List<String> questions = new ArrayList<>();
@@ -62,12 +76,10 @@ public final class ServeBench {
             out.printf("  idle: p50 %.1f ms, p99 %.1f ms, %.1f requests/s%n", quietPhase.p50Ms(), quietPhase.p99Ms(), quietPhase.perSecond());
 
             // One update of distinct facts, then the same load until it is applied; only requests that ended while it applied count.
+            List<String> before = answers(http, base, facts, others, maxNewTokens);
             ObjectNode update = Json.MAPPER.createObjectNode();
             ArrayNode e = update.putArray("edits"), f = update.putArray("forgets");
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < facts.size(); i++) order.add(i);
-            Collections.shuffle(order, new Random(0));
-            for (int i = 0; i < edits + forgets && i < order.size(); i++) {
+            for (int i = 0; i < n; i++) {
                 JsonNode x = facts.get(order.get(i));
                 if (i < edits) e.addObject().put("prompt", x.get("question").asText()).put("target", x.get("perturbed_answer").get(0).asText());
                 else f.addObject().put("question", x.get("question").asText()).put("answer", x.get("answer").asText());
@@ -97,6 +109,25 @@ public final class ServeBench {
             double updateSeconds = (appliedAt[0] - t0) / 1e9;
             Phase busy = phase(during.stream().filter(t -> t.end() <= appliedAt[0]).toList(), t0, appliedAt[0]);
             out.printf("  while updating (%.1f s): p50 %.1f ms, p99 %.1f ms, %.1f requests/s%n", updateSeconds, busy.p50Ms(), busy.p99Ms(), busy.perSecond());
+            JsonNode record = Json.MAPPER.readTree(get(http, base + "/v1/updates/" + id));
+            if (!record.get("status").asText().equals("applied")) throw new IllegalStateException("bench serve: the update " + record.get("status").asText()
+                    + (record.has("error") ? ": " + record.get("error").asText() : ""));
+            List<String> after = answers(http, base, facts, others, maxNewTokens);
+            // Split by whether the question is about a person or company the update named: those are the update's neighbours.
+            java.util.Set<String> named = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) named.add(facts.get(order.get(i)).path("entity").asText());
+            int same = 0, near = 0, nearSame = 0;
+            for (int i = 0; i < before.size(); i++) {
+                boolean kept = before.get(i).equals(after.get(i));
+                if (kept) same++;
+                if (named.contains(facts.get(others.get(i)).path("entity").asText())) {
+                    near++;
+                    if (kept) nearSame++;
+                }
+            }
+            double unchanged = before.isEmpty() ? Double.NaN : same / (double) before.size();
+            out.printf("  checks %s; %d of %d other questions answered as before: %d of %d about other entities, %d of %d about the update's (retain: %d questions)%n",
+                    record.get("checks"), same, before.size(), same - nearSame, before.size() - near, nearSame, near, r);
             long checkpoint = 0;
             try (var files = Files.list(modelDir)) {
                 for (Path p : files.filter(p -> p.toString().endsWith(".safetensors")).toList()) checkpoint += Files.size(p);
@@ -105,11 +136,19 @@ public final class ServeBench {
             try (var walk = Files.walk(state.resolve("versions").resolve("1"))) {
                 for (Path p : walk.filter(Files::isRegularFile).toList()) versionBytes += Files.size(p);
             }
-            return new Result(modelDir.toString(), method, clients, maxNewTokens, quietPhase, busy, e.size() + f.size(), updateSeconds, versionBytes,
-                    checkpoint, PeakMemory.peakBytes());
+            return new Result(modelDir.toString(), method, clients, maxNewTokens, quietPhase, busy, e.size() + f.size(), updateSeconds,
+                    record.get("checks"), r, before.size(), unchanged, versionBytes, checkpoint, PeakMemory.peakBytes());
         } finally {
             AtomicFiles.deleteTree(state);
         }
+    }
+
+    private static List<String> answers(HttpClient http, String base, JsonNode facts, List<Integer> which, int maxNewTokens) throws IOException, InterruptedException {
+        List<String> out = new ArrayList<>();
+        for (int i : which)
+            out.add(Json.MAPPER.readTree(post(http, base + "/v1/generate", Json.MAPPER.createObjectNode().put("prompt", facts.get(i).get("question").asText())
+                    .put("chat", true).put("max_new_tokens", maxNewTokens).toString())).get("text").asText());
+        return out;
     }
 
     /** {@code clients} threads asking questions until each has asked {@code perClient} or {@code stop} is set. */

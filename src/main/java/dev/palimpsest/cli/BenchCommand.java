@@ -152,20 +152,21 @@ final class BenchCommand implements Runnable {
         @Option(names = "--requests", defaultValue = "50", description = "Requests per client while idle (default ${DEFAULT-VALUE}).") int requests;
         @Option(names = "--edits", defaultValue = "10", description = "Edits in the update (default ${DEFAULT-VALUE}).") int edits;
         @Option(names = "--forgets", defaultValue = "10", description = "Forgets in the update (default ${DEFAULT-VALUE}).") int forgets;
+        @Option(names = "--retain", defaultValue = "40", description = "Other facts of the world given as the server's --retain questions (default ${DEFAULT-VALUE}).") int retain;
         @Option(names = "--max-new-tokens", defaultValue = "16", description = "Tokens per generate (default ${DEFAULT-VALUE}).") int maxNewTokens;
         @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
 
         @Override
         public Integer call() throws Exception {
             if (!DefaultModel.isBuiltIn(model)) throw new UserError("bench serve: --model must be a built-in model (default or default-bios): its world's questions are the load");
-            if (clients < 1 || requests < 1 || edits < 0 || forgets < 0 || edits + forgets < 1 || maxNewTokens < 1)
+            if (clients < 1 || requests < 1 || edits < 0 || forgets < 0 || retain < 0 || edits + forgets < 1 || maxNewTokens < 1)
                 throw new UserError("bench serve: --clients, --requests and --max-new-tokens must be at least 1, and the update needs an edit or a forget");
             dev.palimpsest.method.Settings.check(dev.palimpsest.method.MethodRegistry.get(method), settings);
             var out = spec.commandLine().getOut();
             java.nio.file.Path dir = DefaultModel.named(model, new java.io.PrintWriter(System.err, true));
             var facts = Json.MAPPER.readTree(dir.resolveSibling("world").resolve("pretrain.json").toFile());
             var r = dev.palimpsest.bench.ServeBench.run(dir, () -> dev.palimpsest.model.LanguageModel.load(dir), facts, method, settings, clients,
-                    requests, edits, forgets, maxNewTokens, out);
+                    requests, edits, forgets, retain, maxNewTokens, out);
             out.printf("update: %d requests in %.1f s; its version on disk %.2f MB against a checkpoint of %.1f MB; peak resident memory %.0f MB%n",
                     r.updateRequests(), r.updateSeconds(), r.versionBytes() / 1e6, r.checkpointBytes() / 1e6, r.peakResidentBytes() / 1e6);
             if (json) out.println(Json.MAPPER.writeValueAsString(r));
