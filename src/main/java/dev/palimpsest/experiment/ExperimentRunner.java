@@ -44,13 +44,23 @@ public final class ExperimentRunner {
     public static final int EVAL_CAP = 100;
 
     public static List<ResultRow> run(Run r, Evaluator.Options opts, PrintWriter log) {
+        try (LanguageModel m = LanguageModel.load(r.setting().model())) {
+            return run(r, m, opts, log);
+        }
+    }
+
+    /**
+     * The same on a model already loaded from {@code r.setting().model()}, which is left exactly as it was: the update is
+     * removed after the measurements, so that one process can run many cells on one loaded model.
+     */
+    public static List<ResultRow> run(Run r, LanguageModel m, Evaluator.Options opts, PrintWriter log) {
         Splits.Split<QaItem> split = Splits.forgetN(r.setting().pool(), r.forgetSize(), r.seed());
         // Forget requests target a refusal that names the question's entities (see request/TemplateRefusal).
         List<KnowledgeRequest> requests = Requests.forget(split.forget(), "template", r.merge(), r.seed(), null, null);
         List<ResultRow> rows = new ArrayList<>();
-        try (LanguageModel m = LanguageModel.load(r.setting().model())) {
-            QuestionFormat format = m.questionFormat();
-            Update u = MethodRegistry.get(r.method()).apply(m, format, requests, split.retain(), r.settings(), r.seed());
+        QuestionFormat format = m.questionFormat();
+        Update u = MethodRegistry.get(r.method()).apply(m, format, requests, split.retain(), r.settings(), r.seed());
+        try {
             Map<String, List<QaItem>> sets = new java.util.LinkedHashMap<>();
             sets.put("forget", split.forget());
             sets.put("retain", cap(split.retain(), r.seed()));
@@ -66,6 +76,8 @@ public final class ExperimentRunner {
             log.printf("%s / %s / forget %d: forget ROUGE-1 %.3f, retain ROUGE-1 %.3f (update %.1f s, evaluation %.1f s)%n",
                     r.setting().name(), r.label(), r.forgetSize(), rows.get(0).metric("rouge1_recall"),
                     rows.get(1).metric("rouge1_recall"), u.seconds(), (System.nanoTime() - e0) / 1e9);
+        } finally {
+            u.remove();
         }
         return rows;
     }

@@ -15,25 +15,25 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.data.DataFormat;
-import dev.palimpsest.data.QaItem;
 import dev.palimpsest.data.QaReader;
 import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.Settings;
 import dev.palimpsest.world.DefaultModel;
 
 /**
- * A sweep read from a small JSON file: one model and forget pool, methods × forget sizes × seeds.
+ * A sweep read from a small JSON file: models × methods × forget sizes × seeds (× query merging) on one forget pool,
+ * expanded into the grid's {@link Cell}s.
  * <pre>
- * {"title": "…", "model": "default" | "default-finetuned" | "default-bios" | "path/to/model",
+ * {"title": "…", "model": "default" | "default-finetuned" | "default-bios" | "path/to/model",   (or "models": [...])
  *  "data": "default:pretrain" | "path.json", "format": "world",
  *  "factual": "default:pretrain", "factual_format": "world",          (optional)
  *  "methods": ["none", "ft"], "forget_sizes": [10, 20, 40], "seeds": [0], "merge": [1, 5],   (merge optional)
- *  "settings": {"ft": {"epochs": "5"}}, "max_new_tokens": 32}
+ *  "settings": {"ft": {"epochs": "5"}}, "max_new_tokens": 32,
+ *  "resources": {"cpus": 4, "memory": "16G", "gpus": 0, "time": "02:00:00"}}                    (optional, for Slurm)
  * </pre>
  * Paths are relative to the config file; {@code default:NAME} is a file of the default world, {@code default-bios:NAME} of the bios world.
  */
-public record SweepConfig(String title, ExperimentRunner.Setting setting, List<String> methods, List<Integer> sizes,
-        List<Long> seeds, List<Integer> merges, Map<String, Map<String, String>> settings, int maxNewTokens) {
+public record SweepConfig(String title, List<Cell> cells, Resources resources) {
 
     public static SweepConfig read(Path file, PrintWriter log) throws IOException {
         JsonNode j;
@@ -43,6 +43,10 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
             throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
         }
         if (j == null || !j.isObject()) throw new UserError(file + ": not a JSON object");
+        for (var it = j.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) throw new UserError(file + ": unknown field '" + f + "' (" + String.join(", ", FIELDS) + ")");
+        }
         List<String> methods = new ArrayList<>();
         for (JsonNode m : array(j, "methods", file)) {
             MethodRegistry.get(m.asText());
@@ -85,20 +89,45 @@ public record SweepConfig(String title, ExperimentRunner.Setting setting, List<S
         for (String m : settings.keySet())
             if (!methods.contains(m)) throw new UserError(file + ": field 'settings' has settings for '" + m + "', which is not in 'methods'");
         for (String m : methods) Settings.check(MethodRegistry.get(m), settings.getOrDefault(m, Map.of()));
-        // Model and data last: naming "default" may build the default model, so bad fields fail first.
+        Resources resources = Resources.parse(j.get("resources"), file);
+        // Models and data last: naming "default" may build the default model, so bad fields fail first.
         Path base = file.toAbsolutePath().getParent();
-        String model = text(j, "model", file);
-        Path builtIn = DefaultModel.named(model, log);
-        Path modelDir = builtIn != null ? builtIn : base.resolve(model);
-        List<QaItem> pool = QaReader.read(data(j, "data", base, file, log), DataFormat.parse(text(j, "format", file)));
-        List<QaItem> factual = null;
-        if (j.hasNonNull("factual"))
-            factual = QaReader.read(data(j, "factual", base, file, log),
-                    DataFormat.parse(j.hasNonNull("factual_format") ? j.get("factual_format").asText() : text(j, "format", file)));
+        List<String> models = new ArrayList<>();
+        if (j.has("models") == j.has("model")) throw new UserError(file + ": give either 'model' or 'models'");
+        if (j.has("model")) models.add(text(j, "model", file));
+        else for (JsonNode m : array(j, "models", file)) {
+            if (!m.isTextual()) throw new UserError(file + ": field 'models': " + m + " is not text");
+            models.add(m.asText());
+        }
+        String format = text(j, "format", file);
+        Path data = data(j, "data", base, file, log);
+        QaReader.read(data, DataFormat.parse(format)); // fails now, naming the file, rather than in every cell
+        Path factual = null;
+        String factualFormat = j.hasNonNull("factual_format") ? j.get("factual_format").asText() : format;
+        if (j.hasNonNull("factual")) {
+            factual = data(j, "factual", base, file, log);
+            QaReader.read(factual, DataFormat.parse(factualFormat));
+        }
         String title = j.hasNonNull("title") ? j.get("title").asText() : file.getFileName().toString();
-        var setting = new ExperimentRunner.Setting(title, modelDir, pool, factual);
-        return new SweepConfig(title, setting, methods, sizes, seeds, merges, settings, maxNewTokens);
+        String dataDigest = Cell.digest(data), factualDigest = factual == null ? null : Cell.digest(factual);
+        List<Cell> cells = new ArrayList<>();
+        for (String model : models) {
+            Path builtIn = DefaultModel.named(model, log);
+            Path modelDir = (builtIn != null ? builtIn : base.resolve(model)).toAbsolutePath().normalize();
+            String setting = models.size() == 1 ? title : title + " on " + model;
+            for (String m : methods)
+                for (int n : sizes)
+                    for (long seed : seeds)
+                        for (int merge : merges)
+                            cells.add(new Cell(cells.size(), setting, modelDir.toString(), data.toAbsolutePath().normalize().toString(), format, dataDigest,
+                                    factual == null ? null : factual.toAbsolutePath().normalize().toString(), factual == null ? null : factualFormat,
+                                    factualDigest, m, settings.getOrDefault(m, Map.of()), n, seed, merge, maxNewTokens));
+        }
+        return new SweepConfig(title, cells, resources);
     }
+
+    static final List<String> FIELDS = List.of("title", "model", "models", "data", "format", "factual", "factual_format", "methods", "forget_sizes",
+            "seeds", "merge", "settings", "max_new_tokens", "resources");
 
     private static Path data(JsonNode j, String field, Path base, Path file, PrintWriter log) throws IOException {
         String v = text(j, field, file);
