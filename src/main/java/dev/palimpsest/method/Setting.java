@@ -51,7 +51,7 @@ public record Setting(String name, Type type, double min, boolean minOpen, doubl
     public String range() {
         return switch (type) {
             case TEXT -> choices.isEmpty() ? "text" : String.join("|", choices);
-            case INTEGER -> "integer >= " + (long) min;
+            case INTEGER -> max >= Integer.MAX_VALUE ? "integer >= " + (long) min : "integer in [" + (long) min + ", " + (long) max + "]";
             case REAL -> {
                 if (min == Double.NEGATIVE_INFINITY) yield "a number";
                 if (max == Double.POSITIVE_INFINITY) yield (minOpen ? "> " : ">= ") + fmt(min);
@@ -105,6 +105,11 @@ public record Setting(String name, Type type, double min, boolean minOpen, doubl
         return new Setting(name, Type.INTEGER, min, false, Integer.MAX_VALUE, List.of());
     }
 
+    /** An integer from {@code min} to {@code max}. */
+    public static Setting between(String name, int min, int max) {
+        return new Setting(name, Type.INTEGER, min, false, max, List.of());
+    }
+
     /** Free text (a file, a layer list the method parses). */
     public static Setting text(String name) {
         return new Setting(name, Type.TEXT, 0, false, 0, List.of());
@@ -133,6 +138,7 @@ public record Setting(String name, Type type, double min, boolean minOpen, doubl
                     throw new UserError(where + " must be an integer, got '" + value + "'");
                 }
                 if (v < min) throw new UserError(where + " must be at least " + (long) min + ", got " + v);
+                if (v > max) throw new UserError(where + " must be at most " + (long) max + ", got " + v);
                 return v;
             }
             default -> {

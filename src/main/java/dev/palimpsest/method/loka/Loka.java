@@ -133,7 +133,7 @@ public final class Loka implements UpdateMethod {
                 Setting.oneOf("router_keys", KEYS.toArray(String[]::new)).rule(DEFAULT_KEYS + " (the codebook's on a model that has one)",
                         "what a router key is: the token's state at the last router layer, preceded by the token's input embedding (embedding+) or by its own and the previous token's (bigram+)"),
                 Setting.real("router_threshold").is(0.2, "the router fires once a memory's evidence (its tokens' margins over the nearest negative key, summed) exceeds this"),
-                Setting.atLeast("lsh_bits", 1).is(4, "random hyperplanes placing sequential updates"));
+                Setting.between("lsh_bits", 1, 61).is(4, "random hyperplanes placing sequential updates"));
     }
 
     @Override
