@@ -94,11 +94,6 @@ public final class LiveModel implements AutoCloseable {
         return working;
     }
 
-    /** The serving copy, for reading weights beside the working copy (never to run a query on). */
-    Copy servingCopy() {
-        return serving;
-    }
-
     /** The in-place write counters of every weight of the working copy, to see afterwards which ones an update wrote to. */
     public Map<String, Long> writeCounters() {
         Map<String, Long> out = new HashMap<>();

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -236,10 +235,5 @@ public final class Updater implements Runnable {
     static String oneLine(Throwable e) {
         String m = e.getMessage();
         return (m == null ? e.getClass().getSimpleName() : m).replaceAll("\\s+", " ").strip();
-    }
-
-    /** The names of the weights the working copy has written so far (for tests and the version record). */
-    Set<String> changed() {
-        return live.working().changed;
     }
 }

@@ -133,16 +133,6 @@ public final class VersionStore {
         return removed;
     }
 
-    /** Bytes on disk of one version's folder. */
-    public long bytes(long version) {
-        if (version == 0) return 0;
-        try (var s = Files.walk(folder(version))) {
-            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        } catch (IOException e) {
-            return -1;
-        }
-    }
-
     private static String weightsFile(DType d) {
         return "weights-" + d.torchName() + ".safetensors";
     }

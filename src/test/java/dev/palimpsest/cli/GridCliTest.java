@@ -128,6 +128,19 @@ class GridCliTest {
     }
 
     @Test
+    void aGridOverTwoModelsReportsEachAsItsOwnSetting() throws Exception {
+        TinyModels.writeDir(tmp.resolve("m2"), TinyModels.llamaConfig(), TinyModels.randomNet(TinyModels.llamaConfig(), 82), DType.F32, true);
+        Files.writeString(config, Files.readString(config).replace("\"model\": \"m\"", "\"models\": [\"m\", \"m2\"]")
+                .replace("\"forget_sizes\": [2, 3]", "\"forget_sizes\": [2]").replace("\"seeds\": [0, 1]", "\"seeds\": [0]"));
+        Path grid = tmp.resolve("two");
+        CliRun r = CliRun.of("experiment", "--config", config.toString(), "--out", grid.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("4 of 4 cells finished"), r.out());
+        assertTrue(r.out().contains("## grid on m (2 forget samples)") && r.out().contains("## grid on m2 (2 forget samples)"), r.out());
+        assertEquals(tmp.resolve("m2").toAbsolutePath().toString(), OM.readTree(grid.resolve("cells/3.json").toFile()).get("model").asText());
+    }
+
+    @Test
     void badGridInputGetsOneLine() throws Exception {
         Path logs = tmp.resolve("logs");
         Files.writeString(tmp.resolve("bad.json"), Files.readString(config).replace("\"5G\"", "\"lots\""));
