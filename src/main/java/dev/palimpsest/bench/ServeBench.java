@@ -47,7 +47,7 @@ public final class ServeBench {
     private record Timed(long start, long end) {}
 
     public static Result run(Path modelDir, Supplier<LanguageModel> loader, JsonNode facts, String method, Map<String, String> settings,
-            int clients, int perClient, int edits, int forgets, int retainCount, int maxNewTokens, PrintWriter out) throws Exception {
+            int clients, int perClient, int edits, int forgets, int retainCount, int maxNewTokens, boolean lean, PrintWriter out) throws Exception {
         Path state = Files.createTempDirectory("palimpsest-bench-serve");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         // The facts in a fixed shuffle: the update's first, then the standing retain questions, then the questions whose answers
@@ -62,7 +62,7 @@ public final class ServeBench {
                     List.of(), null));
         List<Integer> others = order.subList(n + r, Math.min(order.size(), n + r + 100));
         try (Service s = Service.start(new Service.Options(loader, modelDir.toString(), state, state.resolve("log.sqlite").toString(),
-                AccessTokens.none(), method, settings, retain, 0, 64, "127.0.0.1", 0), quiet)) {
+                AccessTokens.none(), method, settings, retain, 0, 64, "127.0.0.1", 0, lean), quiet)) {
             String base = "http://127.0.0.1:" + s.port();
             HttpClient http = HttpClient.newHttpClient();
             List<String> questions = new ArrayList<>();

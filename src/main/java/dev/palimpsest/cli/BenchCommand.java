@@ -154,6 +154,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--forgets", defaultValue = "10", description = "Forgets in the update (default ${DEFAULT-VALUE}).") int forgets;
         @Option(names = "--retain", defaultValue = "40", description = "Other facts of the world given as the server's --retain questions (default ${DEFAULT-VALUE}).") int retain;
         @Option(names = "--max-new-tokens", defaultValue = "16", description = "Tokens per generate (default ${DEFAULT-VALUE}).") int maxNewTokens;
+        @Option(names = "--lean", description = "serve --lean: one set of weights for both copies.") boolean lean;
         @Option(names = "--json", description = "Also print the figures as one JSON object on the last line.") boolean json;
 
         @Override
@@ -166,7 +167,7 @@ final class BenchCommand implements Runnable {
             java.nio.file.Path dir = DefaultModel.named(model, new java.io.PrintWriter(System.err, true));
             var facts = Json.MAPPER.readTree(dir.resolveSibling("world").resolve("pretrain.json").toFile());
             var r = dev.palimpsest.bench.ServeBench.run(dir, () -> dev.palimpsest.model.LanguageModel.load(dir), facts, method, settings, clients,
-                    requests, edits, forgets, retain, maxNewTokens, out);
+                    requests, edits, forgets, retain, maxNewTokens, lean, out);
             out.printf("update: %d requests in %.1f s; its version on disk %.2f MB against a checkpoint of %.1f MB; peak resident memory %.0f MB%n",
                     r.updateRequests(), r.updateSeconds(), r.versionBytes() / 1e6, r.checkpointBytes() / 1e6, r.peakResidentBytes() / 1e6);
             if (json) out.println(Json.MAPPER.writeValueAsString(r));

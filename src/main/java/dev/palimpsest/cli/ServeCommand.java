@@ -66,6 +66,9 @@ final class ServeCommand implements Callable<Integer> {
             description = "Updates arriving within this long of the first queued one apply together (e.g. 5s, 500ms, 0); default ${DEFAULT-VALUE}.")
     String window;
 
+    @Option(names = "--lean", description = "One set of weights for both model copies (half the memory); only methods that keep the weights (loka, grace, wise) may run.")
+    boolean lean;
+
     @Option(names = "--max-batch", defaultValue = "32", description = "At most this many updates in one batch (default ${DEFAULT-VALUE}).")
     int maxBatch;
 
@@ -87,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        }, name, state, database, access, method, settings, keep, windowMillis, maxBatch, host, port), out);
+        }, name, state, database, access, method, settings, keep, windowMillis, maxBatch, host, port, lean), out);
         Runtime.getRuntime().addShutdownHook(new Thread(service::close));
         service.join();
         return 0;

@@ -21,6 +21,11 @@ public final class Untouched implements UpdateMethod {
     }
 
     @Override
+    public boolean keepsWeights() {
+        return true;
+    }
+
+    @Override
     public Undo update(UpdateRun run) {
         return () -> {};
     }

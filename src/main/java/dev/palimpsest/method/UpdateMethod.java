@@ -27,6 +27,15 @@ public interface UpdateMethod {
         return "its settings may be too weak for this model: more epochs or a higher lr (see `palimpsest methods`)";
     }
 
+    /**
+     * True for a method that changes nothing but the memories it attaches: the model's weights stay bit for bit as they
+     * were (checked for every method that says so). {@code serve --lean} shares one set of weights between its two model
+     * copies and accepts only these methods.
+     */
+    default boolean keepsWeights() {
+        return false;
+    }
+
     /** Changes {@code run.model()} in place and says how to undo it. */
     Undo update(UpdateRun run);
 

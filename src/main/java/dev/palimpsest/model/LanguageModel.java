@@ -30,6 +30,8 @@ public final class LanguageModel implements AutoCloseable {
     private final List<Memory> memories = new ArrayList<>();
     /** The folder it was loaded from; null for a model built in memory. */
     private Path source;
+    /** False for a copy made by {@link #sharingWeights}: the weights and tokenizer belong to the model it shares them with. */
+    private boolean owner = true;
 
     public LanguageModel(ModelConfig config, CausalLM net, Tokenizer tokenizer, DType storedAs,
             Map<String, byte[]> tokenizerFiles) {
@@ -192,9 +194,23 @@ public final class LanguageModel implements AutoCloseable {
         return QuestionFormat.of(this, null);
     }
 
+    /**
+     * A second model over the same weight tensors and tokenizer, with its own network objects and site hooks (so its own
+     * memories) and none attached: what one copy's memory methods do is invisible to the other, while a weight written
+     * in place is seen by both. Closing it frees nothing; the original must outlive it.
+     */
+    public LanguageModel sharingWeights() {
+        LanguageModel m = new LanguageModel(config, CausalLM.create(config, net.parameters(), String.valueOf(source)), tokenizer, storedAs,
+                tokenizerFiles);
+        m.source = source;
+        m.owner = false;
+        return m;
+    }
+
     /** Frees the tokenizer and the weights; the model is unusable afterwards. */
     @Override
     public void close() {
+        if (!owner) return;
         tokenizer.close();
         net.release();
     }

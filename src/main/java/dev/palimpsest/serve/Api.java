@@ -33,6 +33,7 @@ import io.javalin.http.HttpResponseException;
 import dev.palimpsest.UserError;
 import dev.palimpsest.io.Json;
 import dev.palimpsest.method.MethodRegistry;
+import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
 import dev.palimpsest.model.QuestionFormat;
@@ -190,11 +191,14 @@ public final class Api {
         Submission s = parse(ctx.body(), Submission.class);
         s.validate();
         String method = s.method() == null ? defaultMethod : s.method();
+        UpdateMethod m;
         try {
-            MethodRegistry.get(method);
+            m = MethodRegistry.get(method);
         } catch (UserError e) {
             throw new ApiError(400, "method: " + Updater.oneLine(e));
         }
+        if (live.lean() && !m.keepsWeights())
+            throw new ApiError(400, "method: " + method + " writes weights, and this server shares one set between its copies (--lean); use loka, grace or wise");
         // What is stored is the submission as the service read it: the method resolved, the note beside it.
         Submission stored = new Submission(null, s.edits(), s.forgets(), s.retain(), null);
         long id = log.enqueue(method, Json.MAPPER.writeValueAsString(stored), s.note());

@@ -18,6 +18,9 @@ import dev.palimpsest.model.Memory;
  * finished version is published by swapping the two. A query therefore never sees a half-applied update, and every
  * answer names the version it was computed on. Queries on one copy run one at a time (its memories' hooks keep
  * per-pass state); the old serving copy is brought to the new version once its last query has finished.
+ *
+ * <p>Lean: the two copies share one set of weights (each has its own network objects, hooks and memories), which halves
+ * the memory; only methods that keep the weights ({@code UpdateMethod.keepsWeights}) may then run.
  */
 public final class LiveModel implements AutoCloseable {
     /** One copy: the model, the version it holds and which of its weights differ from the loaded model. */
@@ -47,16 +50,29 @@ public final class LiveModel implements AutoCloseable {
 
     private final Supplier<LanguageModel> loader;
     private final VersionStore store;
+    private final boolean lean;
     private volatile Copy serving;
     /** Only the updater thread touches it. */
     private Copy working;
 
-    /** Loads the model twice and brings both copies to {@code version}. */
-    public LiveModel(Supplier<LanguageModel> loader, VersionStore store, long version) {
+    /** Loads the model twice (once when lean) and brings both copies to {@code version}. */
+    public LiveModel(Supplier<LanguageModel> loader, VersionStore store, long version, boolean lean) {
         this.loader = loader;
         this.store = store;
+        this.lean = lean;
         this.serving = fresh(version);
-        this.working = fresh(version);
+        this.working = lean ? sharing(serving.model, version) : fresh(version);
+    }
+
+    public boolean lean() {
+        return lean;
+    }
+
+    /** A copy over {@code base}'s weights with version {@code version}'s memories. */
+    private Copy sharing(LanguageModel base, long version) {
+        LanguageModel m = base.sharingWeights();
+        store.restoreMemories(m, version);
+        return new Copy(m, version, Set.of());
     }
 
     private Copy fresh(long version) {
@@ -106,6 +122,9 @@ public final class LiveModel implements AutoCloseable {
         working.model.net().parameters().forEach((n, t) -> {
             if (t.__dispatch__version() != before.get(n)) working.changed.add(n);
         });
+        // Shared weights written: a method that says it keeps them does not (a bug; the declaration test checks every method).
+        if (lean && !working.changed.isEmpty())
+            throw new IllegalStateException("the update wrote weights the two copies share: " + working.changed.iterator().next());
     }
 
     /**
@@ -136,6 +155,13 @@ public final class LiveModel implements AutoCloseable {
 
     /** Replaces the working copy with the model as loaded brought to {@code version} (after a failed update, or to revert). */
     public void resetWorking(long version) {
+        if (lean) {
+            // The weights never change: only the memories are put back.
+            for (Memory mem : working.model.memories()) working.model.detach(mem);
+            store.restoreMemories(working.model, version);
+            working.version = version;
+            return;
+        }
         Copy old = working;
         working = fresh(version);
         old.model.close();
@@ -143,6 +169,7 @@ public final class LiveModel implements AutoCloseable {
 
     @Override
     public void close() {
+        // A copy that shares the other's weights frees nothing; the owner frees them, in either order.
         serving.model.close();
         working.model.close();
     }

@@ -31,7 +31,7 @@ import dev.palimpsest.model.LanguageModel;
 public final class Service implements AutoCloseable {
     /** What the command line gave. */
     public record Options(Supplier<LanguageModel> loader, String model, Path state, String db, AccessTokens tokens, String method,
-            Map<String, String> settings, List<QaItem> retain, long windowMillis, int maxBatch, String host, int port) {}
+            Map<String, String> settings, List<QaItem> retain, long windowMillis, int maxBatch, String host, int port, boolean lean) {}
 
     private final FileChannel lockChannel;
     private final FileLock lock;
@@ -52,6 +52,9 @@ public final class Service implements AutoCloseable {
     }
 
     public static Service start(Options o, PrintStream out) throws IOException {
+        if (o.lean() && !dev.palimpsest.method.MethodRegistry.get(o.method()).keepsWeights())
+            throw new UserError("--lean shares one set of weights between the two model copies, and --method " + o.method()
+                    + " writes weights; use a memory method (loka, grace, wise) or drop --lean");
         if (!o.tokens().required() && !loopback(o.host()))
             throw new UserError("--host " + o.host() + " without --tokens would let anyone on the network change the model; give --tokens FILE");
         Files.createDirectories(o.state());
@@ -73,7 +76,7 @@ public final class Service implements AutoCloseable {
             if (requeued > 0 || !removed.isEmpty())
                 out.printf("palimpsest serve: recovered: %d update(s) that were applying are queued again; %d uncommitted version folder(s) removed%n",
                         requeued, removed.size());
-            live = new LiveModel(o.loader(), store, version);
+            live = new LiveModel(o.loader(), store, version, o.lean());
             ServiceMetrics metrics = new ServiceMetrics();
             metrics.modelVersion.set(version);
             Updater updater = new Updater(log, store, live, metrics, o.method(), o.settings(), o.retain(), o.windowMillis(), o.maxBatch(), out);
@@ -82,8 +85,9 @@ public final class Service implements AutoCloseable {
             Thread t = new Thread(updater, "palimpsest-updater");
             t.setDaemon(true);
             t.start();
-            out.printf("palimpsest serve: %s at version %d (%d queued), log %s; listening on http://%s:%d/%s%n", o.model(), version,
-                    log.count(UpdateLog.Status.QUEUED), log.where(), o.host(), http.port(), o.tokens().required() ? "" : " (no --tokens: every request is admin)");
+            out.printf("palimpsest serve: %s at version %d (%d queued), log %s%s; listening on http://%s:%d/%s%n", o.model(), version,
+                    log.count(UpdateLog.Status.QUEUED), log.where(), o.lean() ? ", lean (one set of weights)" : "", o.host(), http.port(),
+                    o.tokens().required() ? "" : " (no --tokens: every request is admin)");
             out.flush();
             return new Service(ch, lock, log, live, updater, t, http);
         } catch (RuntimeException | IOException e) {

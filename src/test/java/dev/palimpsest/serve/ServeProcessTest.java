@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.palimpsest.cli.CliProcess;
 import dev.palimpsest.world.DefaultModel;
 
 /**
@@ -98,6 +99,22 @@ class ServeProcessTest {
             assertFalse(s.process.outSoFar().contains("password"), "the URL's credentials are not printed");
             submitApplyRevert(s);
         }
+    }
+
+    /** Lean: one set of weights for both copies; the same behaviour, and methods that write weights are refused. */
+    @Test
+    void aLeanServerSharesTheWeightsAndRefusesMethodsThatWriteThem() throws Exception {
+        try (ServerProcess s = start(tmp.resolve("lean"), List.of(), "--method", "grace", "--lean")) {
+            assertTrue(s.process.outSoFar().contains("lean (one set of weights)"), s.process.outSoFar());
+            ServerProcess.Reply refused = s.call("POST", "/v1/updates", EDITOR, edit(0).put("method", "rome").toString());
+            assertEquals(400, refused.status(), refused.text());
+            assertTrue(refused.json().get("error").asText().contains("--lean"), refused.text());
+            submitApplyRevert(s);
+        }
+        CliProcess.Result r = CliProcess.run(tmp.resolve("lean-logs"), "serve", "--model", "default", "--state", tmp.resolve("lean2").toString(),
+                "--method", "memit", "--lean", "--port", "0");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--method memit writes weights"), r.err());
     }
 
     static void submitApplyRevert(ServerProcess s) throws Exception {

@@ -137,6 +137,11 @@ public final class Loka implements UpdateMethod {
     }
 
     @Override
+    public boolean keepsWeights() {
+        return true;
+    }
+
+    @Override
     public Undo update(UpdateRun run) {
         LanguageModel m = run.model();
         QuestionFormat format = run.format();

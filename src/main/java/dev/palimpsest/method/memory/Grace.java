@@ -73,6 +73,11 @@ public final class Grace implements UpdateMethod {
     }
 
     @Override
+    public boolean keepsWeights() {
+        return true;
+    }
+
+    @Override
     public Undo update(UpdateRun run) {
         LanguageModel m = run.model();
         QuestionFormat format = run.format();

@@ -95,6 +95,11 @@ public final class Wise implements UpdateMethod {
     }
 
     @Override
+    public boolean keepsWeights() {
+        return true;
+    }
+
+    @Override
     public Undo update(UpdateRun run) {
         LanguageModel m = run.model();
         QuestionFormat format = run.format();
