@@ -118,6 +118,7 @@ final class UpdateCommand implements Callable<Integer> {
         List<QaItem> forgets = forget == null ? List.of() : QaReader.read(forget, fmt);
         List<KnowledgeRequest> edits = edit == null ? List.of() : Requests.edits(edit, fmt);
         List<QaItem> keep = retain == null ? List.of() : QaReader.read(retain, fmt);
+        if (keep.isEmpty() && updater.withoutRetain() != null) spec.commandLine().getErr().println("warning: no --retain: " + updater.withoutRetain());
         long t0 = System.nanoTime();
         try (OutputFolder folder = overwrite.folder(out, model.dir, forget, edit, retain);
                 OutputFolder adapterFolder = adapterOut == null ? null : overwrite.folder(adapterOut, model.dir, forget, edit, retain);

@@ -27,6 +27,11 @@ public interface UpdateMethod {
         return "its settings may be too weak for this model: more epochs or a higher lr (see `palimpsest methods`)";
     }
 
+    /** Why this method wants retain questions, for a warning when it gets none (null: it does not read them or copes without). */
+    default String withoutRetain() {
+        return null;
+    }
+
     /**
      * True for a method that changes nothing but the memories it attaches: the model's weights stay bit for bit as they
      * were (checked for every method that says so). {@code serve --lean} shares one set of weights between its two model

@@ -88,6 +88,9 @@ public final class Service implements AutoCloseable {
             out.printf("palimpsest serve: %s at version %d (%d queued), log %s%s; listening on http://%s:%d/%s%n", o.model(), version,
                     log.count(UpdateLog.Status.QUEUED), log.where(), o.lean() ? ", lean (one set of weights)" : "", o.host(), http.port(),
                     o.tokens().required() ? "" : " (no --tokens: every request is admin)");
+            String why = dev.palimpsest.method.MethodRegistry.get(o.method()).withoutRetain();
+            if (why != null && o.retain().isEmpty())
+                out.println("palimpsest serve: warning: no --retain: " + why + "; updates that carry their own 'retain' questions are spared this");
             out.flush();
             return new Service(ch, lock, log, live, updater, t, http);
         } catch (RuntimeException | IOException e) {

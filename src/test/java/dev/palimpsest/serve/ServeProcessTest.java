@@ -238,6 +238,7 @@ class ServeProcessTest {
         Path state = tmp.resolve("kill");
         String[] loka = {"--method", "loka", "--set", "epochs=150"};
         ServerProcess s = start(state, List.of(), loka);
+        assertTrue(s.process.outSoFar().contains("warning: no --retain: loka learns where its router must stay silent"), s.process.outSoFar());
         String before = s.generate(READER, question(0)).json().get("text").asText();
         // Killed while LOKA trains: the update goes back to the queue and applies after the restart.
         String first = s.submit(EDITOR, edit(0));

@@ -137,6 +137,12 @@ public final class Loka implements UpdateMethod {
     }
 
     @Override
+    public String withoutRetain() {
+        return "loka learns where its router must stay silent from the retain questions; without any it fires on unrelated questions "
+                + "(on the default model 61 of 100 other answers changed after 20 requests without, 8 with 40 retain questions)";
+    }
+
+    @Override
     public boolean keepsWeights() {
         return true;
     }
