@@ -231,7 +231,11 @@ public final class Api {
             case REVERTED -> throw new ApiError(409, "update " + e.id() + " is already reverted");
             case APPLIED -> {
                 var outcome = updater.revertOutcome(e.id());
-                log.requestRevert(e.id());
+                if (!log.requestRevert(e.id())) {
+                    // Reverted (or re-applied) in the meantime by another request: say how it stands now.
+                    UpdateLog.Entry now = log.get(e.id());
+                    throw new ApiError(409, "update " + e.id() + " is " + now.status().word() + " now");
+                }
                 updater.wake();
                 try {
                     json(ctx, 200, view(outcome.get(REVERT_WAIT_SECONDS, TimeUnit.SECONDS)));

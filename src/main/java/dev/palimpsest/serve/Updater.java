@@ -129,27 +129,55 @@ public final class Updater implements Runnable {
             store.write(version, live.working().model(), live.working().changed);
             Failpoints.reach(Failpoints.VERSION_WRITTEN);
             log.commit(List.of(new UpdateLog.NewVersion(version, "applied " + ids, checks)), null);
-            Failpoints.reach(Failpoints.COMMITTED);
-            live.publish(version);
-            metrics.updatesApplied.inc(ids.size());
-            metrics.modelVersion.set(version);
-            events.printf("%s updater: version %d applies updates %s (%s, %.1f s)%n", Instant.now(), version, ids, batch.get(0).method(),
-                    (System.nanoTime() - t0) / 1e9);
         } catch (RuntimeException e) {
             String why = oneLine(e);
-            recover();
-            log.failed(ids, why);
-            metrics.updatesFailed.inc(ids.size());
             events.printf("%s updater: updates %s failed: %s%n", Instant.now(), ids, why);
-        } finally {
+            metrics.updatesFailed.inc(ids.size());
             metrics.updateSeconds.observe((System.nanoTime() - t0) / 1e9);
+            try {
+                log.failed(ids, why);
+            } finally {
+                recover(); // even when the log cannot be written: no batch may train on a half-updated copy
+            }
+            return;
+        }
+        // Committed: from here on the version is the truth, and only serving it is left.
+        Failpoints.reach(Failpoints.COMMITTED);
+        publish(version);
+        metrics.updatesApplied.inc(ids.size());
+        metrics.modelVersion.set(version);
+        events.printf("%s updater: version %d applies updates %s (%s, %.1f s)%n", Instant.now(), version, ids, batch.get(0).method(),
+                (System.nanoTime() - t0) / 1e9);
+        metrics.updateSeconds.observe((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Serves a committed version; a failure here leaves the copies unknown, so the process exits and a restart serves it. */
+    private void publish(long version) {
+        try {
+            live.publish(version);
+        } catch (RuntimeException | Error e) {
+            fatal("cannot serve committed version " + version + " (" + oneLine(e) + ")");
         }
     }
 
-    /** After a failure: the working copy back to the serving version, and no uncommitted folder left behind. */
+    /**
+     * After a failure: the working copy back to the serving version, and no uncommitted folder left behind. When even that
+     * fails, the working copy is in an unknown state and no further update may train on it: the process exits, and a
+     * restart rebuilds both copies from the log and the version folders (crash-only recovery).
+     */
     private void recover() {
-        store.removeAbove(log.currentVersion());
-        live.resetWorking(live.version());
+        try {
+            store.removeAbove(log.currentVersion());
+            live.resetWorking(live.version());
+        } catch (RuntimeException | Error e) {
+            fatal("cannot restore the working copy (" + oneLine(e) + ")");
+        }
+    }
+
+    private void fatal(String what) {
+        events.printf("%s updater: %s; exiting so that a restart rebuilds the model from the log%n", Instant.now(), what);
+        events.flush();
+        System.exit(70);
     }
 
     /**
@@ -191,45 +219,51 @@ public final class Updater implements Runnable {
     private void revert(UpdateLog.Entry target) {
         long id = target.id(), from = target.version();
         CompletableFuture<UpdateLog.Entry> outcome = revertOutcome(id);
-        long t0 = System.nanoTime();
+        long t0 = System.nanoTime(), version;
+        int batches;
         try {
             // Every batch applied from the reverted one's version on, in order, without the reverted update.
-            Map<Long, List<UpdateLog.Entry>> batches = new LinkedHashMap<>();
+            Map<Long, List<UpdateLog.Entry>> later = new LinkedHashMap<>();
             for (UpdateLog.Entry e : log.appliedSince(from))
-                if (e.id() != id) batches.computeIfAbsent(e.version(), v -> new ArrayList<>()).add(e);
+                if (e.id() != id) later.computeIfAbsent(e.version(), v -> new ArrayList<>()).add(e);
+            batches = later.size();
             live.resetWorking(from - 1);
             long next = log.currentVersion() + 1;
             List<UpdateLog.NewVersion> made = new ArrayList<>();
-            if (batches.isEmpty()) {
+            if (later.isEmpty()) {
                 store.write(next, live.working().model(), live.working().changed);
                 made.add(new UpdateLog.NewVersion(next, "reverted " + id + " (the state of version " + (from - 1) + ")", Map.of()));
             } else {
-                for (List<UpdateLog.Entry> b : batches.values()) {
+                for (List<UpdateLog.Entry> b : later.values()) {
                     Map<Long, String> checks = train(b);
                     store.write(next, live.working().model(), live.working().changed);
                     made.add(new UpdateLog.NewVersion(next, "reverted " + id + ": re-applied " + b.stream().map(UpdateLog.Entry::id).toList(), checks));
                     next++;
                 }
             }
-            long version = made.get(made.size() - 1).version();
+            version = made.get(made.size() - 1).version();
             Failpoints.reach(Failpoints.VERSION_WRITTEN);
             log.commit(made, id);
-            Failpoints.reach(Failpoints.COMMITTED);
-            live.publish(version);
-            metrics.updatesReverted.inc();
-            metrics.modelVersion.set(version);
-            events.printf("%s updater: version %d reverts update %d (%d later batches re-applied, %.1f s)%n", Instant.now(), version, id,
-                    batches.size(), (System.nanoTime() - t0) / 1e9);
-            outcome.complete(log.get(id));
         } catch (RuntimeException e) {
             String why = oneLine(e);
-            recover();
-            log.revertFailed(id, why);
             events.printf("%s updater: revert of %d failed: %s%n", Instant.now(), id, why);
             outcome.completeExceptionally(new ApiError(500, "revert of " + id + " failed: " + why));
-        } finally {
-            reverts.remove(id);
+            try {
+                log.revertFailed(id, why);
+            } finally {
+                reverts.remove(id);
+                recover();
+            }
+            return;
         }
+        Failpoints.reach(Failpoints.COMMITTED);
+        publish(version);
+        metrics.updatesReverted.inc();
+        metrics.modelVersion.set(version);
+        events.printf("%s updater: version %d reverts update %d (%d later batches re-applied, %.1f s)%n", Instant.now(), version, id,
+                batches, (System.nanoTime() - t0) / 1e9);
+        reverts.remove(id);
+        outcome.complete(log.get(id));
     }
 
     static String oneLine(Throwable e) {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.cli.CliProcess;
@@ -213,6 +214,28 @@ class ServeProcessTest {
             ServerProcess.Reply big = s.call("POST", "/v1/updates", ADMIN, "{\"note\": \"" + "x".repeat((int) Api.MAX_BODY) + "\"}");
             assertEquals(413, big.status(), big.text());
             assertEquals(0, s.ok("GET", "/v1/updates", ADMIN, null).json().get("updates").size(), "nothing bad was queued");
+        }
+    }
+
+    @Test
+    void aBatchThatFailsIsMarkedFailedWithItsReasonAndChangesNothing() throws Exception {
+        try (ServerProcess s = start(tmp.resolve("fails"), List.of(), "--method", "grace")) {
+            String before = s.generate(READER, question(0)).json().get("text").asText();
+            // Longer than the model's context once tokenized: the method refuses it after the update was accepted.
+            ObjectNode tooLong = ServerProcess.OM.createObjectNode();
+            tooLong.putArray("edits").addObject().put("prompt", (question(0) + " ").repeat(60)).put("target", target(0));
+            String id = s.submit(EDITOR, tooLong);
+            JsonNode failed = s.await(EDITOR, id, "failed", 120);
+            assertTrue(failed.get("error").asText().contains("longer than the model's context"), failed.toString());
+            assertEquals(NullNode.getInstance(), failed.get("model_version"));
+            ServerProcess.Reply same = s.generate(READER, question(0));
+            assertEquals(before, same.json().get("text").asText());
+            assertEquals(0, same.json().get("model_version").asLong());
+            // The next update trains on a clean copy and applies as version 1.
+            String next = s.submit(EDITOR, edit(0));
+            assertEquals(1, s.await(EDITOR, next, "applied", 120).get("model_version").asLong());
+            assertTrue(s.generate(READER, question(0)).json().get("text").asText().contains(target(0)));
+            assertEquals(409, s.call("DELETE", "/v1/updates/" + id, ADMIN, null).status());
         }
     }
 
