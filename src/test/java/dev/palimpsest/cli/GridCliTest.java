@@ -113,21 +113,6 @@ class GridCliTest {
     }
 
     @Test
-    void cellsSharingALoadedModelGiveWhatEachGivesAlone() throws Exception {
-        Path shared = tmp.resolve("shared"), alone = tmp.resolve("alone"), logs = tmp.resolve("logs");
-        assertEquals(0, palimpsest(logs, "experiment", "plan", "--config", config.toString(), "--out", shared.toString()).code());
-        assertEquals(0, palimpsest(logs, "experiment", "plan", "--config", config.toString(), "--out", alone.toString()).code());
-        // ft, ft, none, ft in one process: each update is undone before the next cell.
-        assertEquals(0, palimpsest(logs, "experiment", "run-cell", shared.toString(), "--index", "4,5,0,6").code());
-        for (int i : new int[] {4, 5, 0, 6}) {
-            assertEquals(0, palimpsest(logs, "experiment", "run-cell", alone.toString(), "--index", Integer.toString(i)).code());
-            JsonNode a = OM.readTree(shared.resolve("results/" + i + ".json").toFile()).get("rows");
-            JsonNode b = OM.readTree(alone.resolve("results/" + i + ".json").toFile()).get("rows");
-            for (int k = 0; k < a.size(); k++) assertEquals(b.get(k).get("metrics"), a.get(k).get("metrics"), "cell " + i + " split " + k);
-        }
-    }
-
-    @Test
     void aGridOverTwoModelsReportsEachAsItsOwnSetting() throws Exception {
         TinyModels.writeDir(tmp.resolve("m2"), TinyModels.llamaConfig(), TinyModels.randomNet(TinyModels.llamaConfig(), 82), DType.F32, true);
         Files.writeString(config, Files.readString(config).replace("\"model\": \"m\"", "\"models\": [\"m\", \"m2\"]")

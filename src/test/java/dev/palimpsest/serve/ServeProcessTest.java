@@ -259,7 +259,7 @@ class ServeProcessTest {
     @Test
     void killedDuringAnUpdateAtEachCommitStepAndWhileIdleItComesBackWithEveryAppliedUpdateAndNoneHalfApplied() throws Exception {
         Path state = tmp.resolve("kill");
-        String[] loka = {"--method", "loka", "--set", "epochs=150"};
+        String[] loka = {"--method", "loka", "--set", "epochs=80"};
         ServerProcess s = start(state, List.of(), loka);
         assertTrue(s.process.outSoFar().contains("warning: no --retain: loka learns where its router must stay silent"), s.process.outSoFar());
         String before = s.generate(READER, question(0)).json().get("text").asText();
