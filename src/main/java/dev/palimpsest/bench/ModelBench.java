@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.palimpsest.UserError;
 import dev.palimpsest.io.OutputFolder;
-import dev.palimpsest.io.PalimpsestHome;
+import dev.palimpsest.io.SelfProcess;
 import dev.palimpsest.model.Checkpoint;
 import dev.palimpsest.model.DType;
 import dev.palimpsest.model.Generator;
@@ -172,11 +172,7 @@ public final class ModelBench {
 
     /** Runs a palimpsest command in a child JVM and returns the peak resident memory it reports. */
     static long childPeak(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xss64m",
-                "-Dpalimpsest.reportPeakRss=1", "-Dpalimpsest.home=" + PalimpsestHome.root(),
-                "-cp", System.getProperty("java.class.path"), "dev.palimpsest.cli.Main"));
-        cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(SelfProcess.command(List.of("-Dpalimpsest.reportPeakRss=1"), args)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         int rc = p.waitFor();
         if (rc != 0) throw new UserError("bench model: `" + args.get(0) + "` failed: " + out.strip());

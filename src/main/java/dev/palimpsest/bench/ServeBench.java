@@ -128,10 +128,7 @@ public final class ServeBench {
             double unchanged = before.isEmpty() ? Double.NaN : same / (double) before.size();
             out.printf("  checks %s; %d of %d other questions answered as before: %d of %d about other entities, %d of %d about the update's (retain: %d questions)%n",
                     record.get("checks"), same, before.size(), same - nearSame, before.size() - near, nearSame, near, r);
-            long checkpoint = 0;
-            try (var files = Files.list(modelDir)) {
-                for (Path p : files.filter(p -> p.toString().endsWith(".safetensors")).toList()) checkpoint += Files.size(p);
-            }
+            long checkpoint = ModelBench.weightBytes(modelDir);
             long versionBytes = 0;
             try (var walk = Files.walk(state.resolve("versions").resolve("1"))) {
                 for (Path p : walk.filter(Files::isRegularFile).toList()) versionBytes += Files.size(p);

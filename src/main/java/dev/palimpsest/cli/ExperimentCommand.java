@@ -26,6 +26,7 @@ import dev.palimpsest.experiment.Grid;
 import dev.palimpsest.experiment.GridReport;
 import dev.palimpsest.experiment.SweepConfig;
 import dev.palimpsest.io.AtomicFiles;
+import dev.palimpsest.io.SelfProcess;
 
 /**
  * Sweeps as grids of independent cells: {@code plan} writes them (and a Slurm job array), {@code run-cell} runs one or
@@ -153,13 +154,9 @@ final class ExperimentCommand implements Callable<Integer> {
             List<Thread> pumps = new ArrayList<>();
             int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, shares.size()));
             for (int p = 0; p < shares.size(); p++) {
-                List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss64m",
-                        "-Dai.djl.offline=true"));
-                for (String prop : List.of("palimpsest.home", "palimpsest.progress"))
-                    if (System.getProperty(prop) != null) cmd.add("-D" + prop + "=" + System.getProperty(prop));
-                cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "experiment", "run-cell", g.dir().toString(),
-                        "--index", Grid.arraySpec(shares.get(p))));
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+                String progress = System.getProperty("palimpsest.progress");
+                ProcessBuilder pb = new ProcessBuilder(SelfProcess.command(progress == null ? List.of() : List.of("-Dpalimpsest.progress=" + progress),
+                        List.of("experiment", "run-cell", g.dir().toString(), "--index", Grid.arraySpec(shares.get(p))))).redirectErrorStream(true);
                 pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
                 pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
                 Process proc = pb.start();

@@ -29,11 +29,6 @@ public record Cell(int index, String setting, String model, String data, String 
         settings = settings == null ? Map.of() : new TreeMap<>(settings);
     }
 
-    public Cell withIndex(int i) {
-        return new Cell(i, setting, model, data, format, dataDigest, factual, factualFormat, factualDigest, method, settings, forgetSize,
-                seed, merge, maxNewTokens);
-    }
-
     /** SHA-256 of everything but the index, as canonical JSON. */
     public String hash() {
         Map<String, Object> m = new LinkedHashMap<>(Json.MAPPER.convertValue(this, Map.class));

@@ -36,7 +36,6 @@ import dev.palimpsest.method.MethodRegistry;
 import dev.palimpsest.method.UpdateMethod;
 import dev.palimpsest.model.Generator;
 import dev.palimpsest.model.LanguageModel;
-import dev.palimpsest.model.QuestionFormat;
 import dev.palimpsest.model.Scorer;
 
 /**
@@ -184,7 +183,7 @@ public final class Api {
     }
 
     private static String prompt(LanguageModel m, String prompt, boolean chat) {
-        return chat ? QuestionFormat.of(m, null).prompt(prompt) : prompt;
+        return chat ? m.questionFormat().prompt(prompt) : prompt;
     }
 
     private void submit(Context ctx) throws JsonProcessingException {

@@ -39,10 +39,6 @@ public final class LiveModel implements AutoCloseable {
         public LanguageModel model() {
             return model;
         }
-
-        public long version() {
-            return version;
-        }
     }
 
     /** An answer and the model version it was computed on. */

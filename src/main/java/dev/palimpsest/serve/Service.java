@@ -78,7 +78,6 @@ public final class Service implements AutoCloseable {
                         requeued, removed.size());
             live = new LiveModel(o.loader(), store, version, o.lean());
             ServiceMetrics metrics = new ServiceMetrics();
-            metrics.modelVersion.set(version);
             Updater updater = new Updater(log, store, live, metrics, o.method(), o.settings(), o.retain(), o.windowMillis(), o.maxBatch(), out);
             Api api = new Api(log, live, updater, o.tokens(), metrics, o.method(), o.model(), out);
             Javalin http = api.start(o.host(), o.port());

@@ -11,7 +11,10 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
-/** What {@code GET /metrics} shows, in Prometheus text format. */
+/**
+ * What {@code GET /metrics} shows, in Prometheus text format. The gauges (queue length, model version) are set from
+ * the log and the live model when scraped; the counters and histograms as things happen.
+ */
 public final class ServiceMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     final Gauge queueLength = Gauge.builder().name("palimpsest_queue_length").help("Updates queued, not yet applying").register(registry);

@@ -65,7 +65,7 @@ public final class UpdateLog implements AutoCloseable {
             c.setAutoCommit(false);
             return new UpdateLog(c, url);
         } catch (SQLException e) {
-            throw new UserError(db + ": cannot open the update log (" + oneLine(e) + ")");
+            throw new UserError(db + ": cannot open the update log (" + Updater.oneLine(e) + ")");
         }
     }
 
@@ -281,12 +281,7 @@ public final class UpdateLog implements AutoCloseable {
             } catch (SQLException ignored) {
                 // the connection is gone; the first error says why
             }
-            throw new IllegalStateException("update log " + where() + ": " + oneLine(e), e);
+            throw new IllegalStateException("update log " + where() + ": " + Updater.oneLine(e), e);
         }
-    }
-
-    private static String oneLine(Exception e) {
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m.replaceAll("\\s+", " ").strip();
     }
 }

@@ -101,7 +101,6 @@ public final class Updater implements Runnable {
 
     /** Does one piece of work; returns how long to wait before the next look (0: look again now). */
     long step() {
-        metrics.queueLength.set(log.count(UpdateLog.Status.QUEUED));
         List<UpdateLog.Entry> asked = log.revertsRequested();
         if (!asked.isEmpty()) {
             revert(asked.get(0));
@@ -145,7 +144,6 @@ public final class Updater implements Runnable {
         Failpoints.reach(Failpoints.COMMITTED);
         publish(version);
         metrics.updatesApplied.inc(ids.size());
-        metrics.modelVersion.set(version);
         events.printf("%s updater: version %d applies updates %s (%s, %.1f s)%n", Instant.now(), version, ids, batch.get(0).method(),
                 (System.nanoTime() - t0) / 1e9);
         metrics.updateSeconds.observe((System.nanoTime() - t0) / 1e9);
@@ -259,7 +257,6 @@ public final class Updater implements Runnable {
         Failpoints.reach(Failpoints.COMMITTED);
         publish(version);
         metrics.updatesReverted.inc();
-        metrics.modelVersion.set(version);
         events.printf("%s updater: version %d reverts update %d (%d later batches re-applied, %.1f s)%n", Instant.now(), version, id,
                 batches, (System.nanoTime() - t0) / 1e9);
         reverts.remove(id);
