@@ -349,6 +349,7 @@ class ServeProcessTest {
                 t.start();
                 clients.add(t);
             }
+            String originalOfReverted = s.generate(READER, question(facts[1])).json().get("text").asText();
             List<String> ids = new ArrayList<>();
             for (int fact : facts) {
                 String id = s.submit(EDITOR, edit(fact));
@@ -376,6 +377,12 @@ class ServeProcessTest {
             }
             Set<String> reverted = answers.get(facts[1] + "@" + last + "g"), original = answers.get(facts[1] + "@0g");
             if (reverted != null && original != null) assertEquals(original, reverted);
+            // And on the last version, asked once the clients are done (they may have finished before it was served).
+            for (int k = 0; k < facts.length; k++) {
+                String now = s.generate(READER, question(facts[k])).json().get("text").asText();
+                if (k == 1) assertEquals(originalOfReverted, now, "the reverted edit's fact answers as before it");
+                else assertTrue(now.contains(target(facts[k])), facts[k] + " on the last version: " + now);
+            }
             assertNotEquals(0, seen.size());
         }
     }
